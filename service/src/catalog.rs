@@ -1,0 +1,221 @@
+//! Catalogs: where a table name becomes Iceberg metadata.
+//!
+//! [`TableRegistry`] resolves `namespace.table` through the configured catalog
+//! (iceberg-rust's SQL or REST catalog) or a static `metadata.json` location, and
+//! keeps each table's metadata for `caching.ttl_seconds`: within that time a
+//! query sees the snapshot loaded last; after it, or after `refresh` /
+//! `invalidate`, the catalog is asked again. Cached column data never depends on
+//! this: it is keyed by data file, so a new snapshot only changes which files a
+//! query needs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use iceberg::io::{FileIO, FileIOBuilder};
+use iceberg::table::{StaticTable, Table};
+use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableIdent};
+use iceberg_catalog_rest::RestCatalogBuilder;
+use iceberg_catalog_sql::SqlCatalogBuilder;
+
+use crate::config::{CatalogType, IcebergConfig};
+use crate::error::{CacheError, Result};
+use crate::storage::{ObjectStoreStorageFactory, ObjectStores};
+
+/// Tables by name, with their metadata kept for a bounded time.
+pub struct TableRegistry {
+    catalog: Option<Arc<dyn Catalog>>,
+    /// Tables served from a fixed `metadata.json`, by `namespace.table`.
+    static_tables: BTreeMap<String, String>,
+    file_io: FileIO,
+    ttl: Duration,
+    loaded: RwLock<HashMap<String, (Table, Instant)>>,
+}
+
+impl std::fmt::Debug for TableRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableRegistry").field("static_tables", &self.static_tables).finish()
+    }
+}
+
+impl TableRegistry {
+    /// Connects to the configured catalog; fails with a clear error when it is unreachable.
+    pub async fn connect(config: &IcebergConfig, stores: Arc<ObjectStores>, ttl: Duration) -> Result<Self> {
+        let factory = Arc::new(ObjectStoreStorageFactory::new(stores));
+        let file_io = FileIOBuilder::new(factory.clone()).build();
+        let mut props: HashMap<String, String> =
+            config.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if let Some(w) = &config.warehouse {
+            props.insert("warehouse".into(), w.clone());
+        }
+        let uri = config.catalog_uri.clone().unwrap_or_default();
+        let catalog: Option<Arc<dyn Catalog>> = match config.catalog_type {
+            CatalogType::None => None,
+            CatalogType::Sql => {
+                props.insert("uri".into(), sql_uri(&uri)?);
+                let catalog = SqlCatalogBuilder::default()
+                    .with_storage_factory(factory)
+                    .load(&config.catalog_name, props)
+                    .await
+                    .map_err(|e| CacheError::from_iceberg(format!("SQL catalog `{uri}`"), e))?;
+                Some(Arc::new(catalog))
+            }
+            CatalogType::Rest => {
+                props.insert("uri".into(), uri.clone());
+                let catalog = RestCatalogBuilder::default()
+                    .with_storage_factory(factory)
+                    .load(&config.catalog_name, props)
+                    .await
+                    .map_err(|e| CacheError::from_iceberg(format!("REST catalog `{uri}`"), e))?;
+                Some(Arc::new(catalog))
+            }
+            CatalogType::Hive | CatalogType::Glue => {
+                return Err(CacheError::config(
+                    "cache_node.storage.iceberg.catalog_type",
+                    "hive and glue catalogs are not supported yet; use sql, rest, or static tables",
+                ));
+            }
+        };
+        let registry = Self { catalog, static_tables: config.tables.clone(), file_io, ttl, loaded: RwLock::default() };
+        // Fail at start-up, not on the first query, when the catalog cannot be listed.
+        if let Some(catalog) = &registry.catalog {
+            catalog
+                .list_namespaces(None)
+                .await
+                .map_err(|e| CacheError::from_iceberg(format!("{} catalog `{uri}`", kind_name(config.catalog_type)), e))?;
+        }
+        Ok(registry)
+    }
+
+    /// The table with the snapshot it had when last loaded, reloaded after the TTL.
+    pub async fn table(&self, name: &str) -> Result<Table> {
+        if let Some((table, at)) = self.loaded.read().expect("registry poisoned").get(name) {
+            if at.elapsed() < self.ttl {
+                return Ok(table.clone());
+            }
+        }
+        self.refresh(name).await
+    }
+
+    /// Loads the table's current metadata now.
+    pub async fn refresh(&self, name: &str) -> Result<Table> {
+        let table = self.load(name).await?;
+        self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table.clone(), Instant::now()));
+        Ok(table)
+    }
+
+    /// Forgets the loaded metadata so the next query asks the catalog.
+    pub fn forget(&self, name: &str) {
+        self.loaded.write().expect("registry poisoned").remove(name);
+    }
+
+    async fn load(&self, name: &str) -> Result<Table> {
+        let ident = parse_table_name(name)?;
+        if let Some(location) = self.static_tables.get(name) {
+            let table = StaticTable::from_metadata_file(location, ident, self.file_io.clone())
+                .await
+                .map_err(|e| CacheError::from_iceberg(format!("metadata file `{location}`"), e))?;
+            return Ok(table.into_table());
+        }
+        let Some(catalog) = &self.catalog else {
+            return Err(CacheError::not_found(format!(
+                "table `{name}` does not exist; this node serves only {:?}",
+                self.static_tables.keys().collect::<Vec<_>>()
+            )));
+        };
+        match catalog.load_table(&ident).await {
+            Ok(t) => Ok(t),
+            Err(e) if matches!(e.kind(), iceberg::ErrorKind::TableNotFound | iceberg::ErrorKind::NamespaceNotFound) => {
+                Err(CacheError::not_found(format!("table `{name}` does not exist in the catalog")))
+            }
+            Err(e) => Err(CacheError::from_iceberg(format!("loading table `{name}`"), e)),
+        }
+    }
+
+    /// Every table this node can serve, as `namespace.table`, sorted.
+    pub async fn list(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self.static_tables.keys().cloned().collect();
+        if let Some(catalog) = &self.catalog {
+            let mut pending = catalog
+                .list_namespaces(None)
+                .await
+                .map_err(|e| CacheError::from_iceberg("listing namespaces", e))?;
+            while let Some(ns) = pending.pop() {
+                // Nested namespaces: list children too.
+                if let Ok(children) = catalog.list_namespaces(Some(&ns)).await {
+                    pending.extend(children.into_iter().filter(|c| c != &ns));
+                }
+                let tables = catalog
+                    .list_tables(&ns)
+                    .await
+                    .map_err(|e| CacheError::from_iceberg(format!("listing tables of `{}`", ns.join(".")), e))?;
+                names.extend(tables.iter().map(table_name));
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+fn kind_name(kind: CatalogType) -> &'static str {
+    match kind {
+        CatalogType::Sql => "SQL",
+        CatalogType::Rest => "REST",
+        CatalogType::Hive => "Hive",
+        CatalogType::Glue => "Glue",
+        CatalogType::None => "static",
+    }
+}
+
+/// `ns.tbl` (or `a.b.tbl` for nested namespaces) as an Iceberg identifier.
+pub fn parse_table_name(name: &str) -> Result<TableIdent> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+        return Err(CacheError::invalid(format!("table name `{name}` must look like `namespace.table`")));
+    }
+    let (table, ns) = parts.split_last().expect("at least two parts");
+    let ns = NamespaceIdent::from_strs(ns.iter().copied())
+        .map_err(|e| CacheError::invalid(format!("table name `{name}`: {e}")))?;
+    Ok(TableIdent::new(ns, table.to_string()))
+}
+
+pub fn table_name(ident: &TableIdent) -> String {
+    format!("{}.{}", ident.namespace().join("."), ident.name())
+}
+
+/// Accepts the SQL catalog URIs that pyiceberg (SQLAlchemy) and Spark (JDBC)
+/// users already have, and turns them into the sqlx form.
+///
+/// ```
+/// # use arrow_cache::catalog::sql_uri;
+/// assert_eq!(sql_uri("sqlite:////data/c.db").unwrap(), "sqlite:///data/c.db");
+/// assert_eq!(sql_uri("jdbc:sqlite:/data/c.db").unwrap(), "sqlite:///data/c.db");
+/// assert_eq!(sql_uri("jdbc:postgresql://h:5432/db").unwrap(), "postgresql://h:5432/db");
+/// ```
+pub fn sql_uri(uri: &str) -> Result<String> {
+    let uri = uri.strip_prefix("jdbc:").unwrap_or(uri);
+    if let Some(rest) = uri.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("file:").trim_start_matches('/');
+        let path = format!("/{path}");
+        let file = path.split('?').next().unwrap_or(&path);
+        if !std::path::Path::new(file).exists() {
+            return Err(CacheError::config(
+                "cache_node.storage.iceberg.catalog_uri",
+                format!("SQLite catalog file `{file}` does not exist"),
+            ));
+        }
+        return Ok(format!("sqlite://{path}"));
+    }
+    for scheme in ["postgresql", "postgres", "mysql"] {
+        if let Some(rest) = uri.strip_prefix(scheme) {
+            // SQLAlchemy's driver suffix: postgresql+psycopg2://
+            let rest = rest.split_once("://").map(|(_, r)| r).unwrap_or(rest);
+            return Ok(format!("{scheme}://{rest}"));
+        }
+    }
+    Err(CacheError::config(
+        "cache_node.storage.iceberg.catalog_uri",
+        format!("`{uri}` is not a SQLite, PostgreSQL or MySQL URI"),
+    ))
+}

@@ -1,0 +1,426 @@
+//! The node's configuration: the YAML schema of the design card (top key
+//! `cache_node`), parsed strictly so that a typo stops start-up with the key's name.
+//!
+//! ```
+//! use arrow_cache::config::Config;
+//! let cfg = Config::from_yaml("cache_node:\n  memory:\n    total_memory: 512MiB\n").unwrap();
+//! assert_eq!(cfg.memory.total_memory.0, 512 * 1024 * 1024);
+//! assert_eq!(cfg.networking.flight_port, 8815);
+//! assert!(Config::from_yaml("cache_node:\n  memroy: {}\n").unwrap_err().to_string().contains("memroy"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{CacheError, Result};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    cache_node: Config,
+}
+
+/// Everything a node needs to start. Defaults make `Config::default()` a valid
+/// single node that listens on the contract's ports.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub memory: MemoryConfig,
+    pub storage: StorageConfig,
+    pub caching: CachingConfig,
+    pub networking: NetworkingConfig,
+    pub cluster: ClusterConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryConfig {
+    pub total_memory: ByteSize,
+    pub arrow_pool_percent: u8,
+    pub index_pool_percent: u8,
+    pub system_overhead_percent: u8,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self {
+            total_memory: ByteSize(4 << 30),
+            arrow_pool_percent: 80,
+            index_pool_percent: 10,
+            system_overhead_percent: 10,
+        }
+    }
+}
+
+impl MemoryConfig {
+    /// Bytes of decoded Arrow data the node may hold.
+    pub fn arrow_pool_bytes(&self) -> u64 {
+        self.total_memory.0 / 100 * self.arrow_pool_percent as u64
+    }
+
+    /// Bytes for Parquet footers, delete sets and other indexes.
+    pub fn index_pool_bytes(&self) -> u64 {
+        self.total_memory.0 / 100 * self.index_pool_percent as u64
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub object_store: ObjectStoreConfig,
+    pub iceberg: IcebergConfig,
+}
+
+/// Where table files live. Paths in Iceberg metadata are full URLs
+/// (`s3://bucket/key`, `file:///path`), so one node reads any scheme; these
+/// settings say how to reach each store.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObjectStoreConfig {
+    /// `local`, `s3`, `gcs` or `azure`: the store for relative warehouse paths.
+    #[serde(rename = "type")]
+    pub kind: Option<StoreKind>,
+    /// Service endpoint of an S3-compatible store, e.g. `http://127.0.0.1:9000`.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Address buckets as `endpoint/bucket` instead of `bucket.endpoint`.
+    pub path_style: Option<bool>,
+    /// Allow plain `http://` endpoints (emulators, on-premise stores).
+    pub allow_http: Option<bool>,
+    /// Any further `object_store` builder option, by its documented key
+    /// (`aws_*`, `google_*`, `azure_*`); passed through unchanged.
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    Local,
+    S3,
+    Gcs,
+    Azure,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IcebergConfig {
+    pub catalog_type: CatalogType,
+    /// `sqlite:////abs/catalog.db`, `jdbc:sqlite:/abs/catalog.db`, `http://rest:8181`, ...
+    pub catalog_uri: Option<String>,
+    /// The catalog name that pyiceberg and Spark store in the SQL catalog's rows.
+    pub catalog_name: String,
+    /// The warehouse location, e.g. `s3://bucket/warehouse` or `file:///data/wh`.
+    pub warehouse: Option<String>,
+    /// Extra catalog properties, passed to the catalog client unchanged.
+    pub properties: BTreeMap<String, String>,
+    /// Tables served straight from a `metadata.json`, by name: `{"ns.tbl": "s3://.../v3.metadata.json"}`.
+    pub tables: BTreeMap<String, String>,
+}
+
+impl Default for IcebergConfig {
+    fn default() -> Self {
+        Self {
+            catalog_type: CatalogType::None,
+            catalog_uri: None,
+            catalog_name: "default".into(),
+            warehouse: None,
+            properties: BTreeMap::new(),
+            tables: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatalogType {
+    /// No catalog: only the tables listed under `storage.iceberg.tables`.
+    None,
+    Sql,
+    Rest,
+    Hive,
+    Glue,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CachingConfig {
+    pub eviction_policy: EvictionPolicy,
+    /// How long a table's current snapshot is trusted before the catalog is asked again.
+    pub ttl_seconds: u64,
+    /// The largest single cached partition (a split's data); larger splits are cut smaller.
+    pub max_partition_size: ByteSize,
+    /// Target size (in Parquet bytes) of one split, the unit a client reads in parallel.
+    pub split_size: ByteSize,
+}
+
+impl Default for CachingConfig {
+    fn default() -> Self {
+        Self {
+            eviction_policy: EvictionPolicy::Lru,
+            ttl_seconds: 300,
+            max_partition_size: ByteSize(1 << 30),
+            split_size: ByteSize(64 << 20),
+        }
+    }
+}
+
+impl CachingConfig {
+    pub fn split_bytes(&self) -> u64 {
+        self.split_size.0.min(self.max_partition_size.0).max(1)
+    }
+}
+
+/// How the cache picks what to drop when it is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvictionPolicy {
+    /// Least recently used first.
+    Lru,
+    /// Least frequently used first (ties: least recent).
+    Lfu,
+    /// Recency, with each doubling of use frequency buying extra time.
+    LruFrequency,
+    /// Cheapest to reload per byte first, among the not recently used.
+    CostBased,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkingConfig {
+    pub bind_address: String,
+    /// The host other nodes and clients should use to reach this node.
+    pub advertise_host: Option<String>,
+    pub flight_port: u16,
+    pub grpc_port: u16,
+    pub http_port: u16,
+    pub discovery_service: Option<String>,
+}
+
+impl Default for NetworkingConfig {
+    fn default() -> Self {
+        Self {
+            bind_address: "0.0.0.0".into(),
+            advertise_host: None,
+            flight_port: 8815,
+            grpc_port: 8816,
+            http_port: 8817,
+            discovery_service: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    pub node_id: Option<String>,
+    pub replication_factor: u32,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self { node_id: None, replication_factor: 1 }
+    }
+}
+
+impl Config {
+    /// Parses and validates a YAML document with the top key `cache_node`.
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        let file: ConfigFile = serde_yaml::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            // serde_yaml puts the path of the bad key first: "cache_node.memory: unknown field ..."
+            let key = msg.split(": ").next().filter(|k| !k.contains(' ')).unwrap_or("cache_node");
+            CacheError::config(key, msg.clone())
+        })?;
+        file.cache_node.validate()?;
+        Ok(file.cache_node)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CacheError::config("--config", format!("cannot read {}: {e}", path.display()))
+        })?;
+        Self::from_yaml(&text)
+    }
+
+    /// Checks what serde cannot: ranges and cross-field rules.
+    pub fn validate(&self) -> Result<()> {
+        let m = &self.memory;
+        let sum = m.arrow_pool_percent as u32 + m.index_pool_percent as u32 + m.system_overhead_percent as u32;
+        if sum != 100 {
+            return Err(CacheError::config(
+                "cache_node.memory",
+                format!("arrow_pool_percent + index_pool_percent + system_overhead_percent must be 100, got {sum}"),
+            ));
+        }
+        if m.total_memory.0 < 1 << 20 {
+            return Err(CacheError::config("cache_node.memory.total_memory", "must be at least 1MiB"));
+        }
+        if self.caching.split_size.0 == 0 || self.caching.max_partition_size.0 == 0 {
+            return Err(CacheError::config("cache_node.caching", "split_size and max_partition_size must be > 0"));
+        }
+        if self.cluster.replication_factor == 0 {
+            return Err(CacheError::config("cache_node.cluster.replication_factor", "must be at least 1"));
+        }
+        let ice = &self.storage.iceberg;
+        match ice.catalog_type {
+            CatalogType::None if ice.tables.is_empty() => {
+                return Err(CacheError::config(
+                    "cache_node.storage.iceberg.catalog_type",
+                    "set a catalog (sql, rest) or list tables under storage.iceberg.tables",
+                ));
+            }
+            CatalogType::Sql | CatalogType::Rest | CatalogType::Hive | CatalogType::Glue
+                if ice.catalog_uri.is_none() =>
+            {
+                return Err(CacheError::config("cache_node.storage.iceberg.catalog_uri", "required for this catalog_type"));
+            }
+            _ => {}
+        }
+        for name in ice.tables.keys() {
+            if !name.contains('.') {
+                return Err(CacheError::config(
+                    format!("cache_node.storage.iceberg.tables.{name}"),
+                    "table names are `namespace.table`",
+                ));
+            }
+        }
+        let net = &self.networking;
+        let ports = [net.flight_port, net.grpc_port, net.http_port];
+        if ports.iter().enumerate().any(|(i, p)| ports[..i].contains(p)) {
+            return Err(CacheError::config("cache_node.networking", "flight_port, grpc_port and http_port must differ"));
+        }
+        if let Some(d) = &net.discovery_service {
+            if !(d.starts_with("static://") || d.starts_with("etcd://")) {
+                return Err(CacheError::config(
+                    "cache_node.networking.discovery_service",
+                    format!("`{d}`: use static://host:port[,host:port] or etcd://host:port"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `ARROW_CACHE_*_PORT` environment overrides (used by the demo and tests).
+    pub fn apply_env(&mut self) -> Result<()> {
+        for (var, port) in [
+            ("ARROW_CACHE_FLIGHT_PORT", &mut self.networking.flight_port),
+            ("ARROW_CACHE_GRPC_PORT", &mut self.networking.grpc_port),
+            ("ARROW_CACHE_HTTP_PORT", &mut self.networking.http_port),
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                *port = v.parse().map_err(|_| CacheError::config(var, format!("`{v}` is not a port number")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A byte count written as `64GB`, `512MiB`, `1.5G` or a plain number of bytes.
+/// Decimal units are powers of 1000, binary units (`KiB`, `MiB`, ...) powers of 1024.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let num: f64 = num.parse().map_err(|_| format!("`{s}` is not a size like 64GB or 512MiB"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" => 1_000,
+            "m" | "mb" => 1_000_000,
+            "g" | "gb" => 1_000_000_000,
+            "t" | "tb" => 1_000_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "tib" => 1 << 40,
+            other => return Err(format!("unknown size unit `{other}` in `{s}` (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+        };
+        Ok(ByteSize((num * mult as f64) as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(n) => Ok(ByteSize(n)),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let mut v = self.0 as f64;
+        let mut i = 0;
+        while v >= 1024.0 && i < UNITS.len() - 1 {
+            v /= 1024.0;
+            i += 1;
+        }
+        if i == 0 { write!(f, "{} B", self.0) } else { write!(f, "{v:.1} {}", UNITS[i]) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!("64GB".parse::<ByteSize>().unwrap().0, 64_000_000_000);
+        assert_eq!("512MiB".parse::<ByteSize>().unwrap().0, 512 << 20);
+        assert_eq!("1.5 GiB".parse::<ByteSize>().unwrap().0, 3 << 29);
+        assert!("lots".parse::<ByteSize>().is_err());
+        assert!("5 parsecs".parse::<ByteSize>().unwrap_err().contains("parsecs"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let err = Config::from_yaml("cache_node:\n  memory:\n    total_memory: lots\n").unwrap_err();
+        assert!(err.to_string().contains("total_memory"), "{err}");
+        let err = Config::from_yaml("cache_node:\n  caching:\n    eviction_policy: random\n").unwrap_err();
+        assert!(err.to_string().contains("eviction_policy"), "{err}");
+        let err = Config::from_yaml("cache_node:\n  caching:\n    colour: red\n").unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        let err = Config::from_yaml("cache_node:\n  memory:\n    arrow_pool_percent: 95\n").unwrap_err();
+        assert!(err.to_string().contains("cache_node.memory"), "{err}");
+    }
+
+    #[test]
+    fn full_example() {
+        let cfg = Config::from_yaml(
+            r#"
+cache_node:
+  memory: {total_memory: "64GB", arrow_pool_percent: 80, index_pool_percent: 10, system_overhead_percent: 10}
+  storage:
+    object_store: {type: s3, endpoint: "http://127.0.0.1:9000", region: us-east-1, path_style: true}
+    iceberg: {catalog_type: sql, catalog_uri: "sqlite:////tmp/c.db", warehouse: "s3://b/wh"}
+  caching: {eviction_policy: lru_frequency, ttl_seconds: 3600, max_partition_size: "1GB"}
+  networking: {flight_port: 9815, grpc_port: 9816, discovery_service: "static://a:8816,b:8816"}
+  cluster: {node_id: n1, replication_factor: 2}
+"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.caching.eviction_policy, EvictionPolicy::LruFrequency);
+        assert_eq!(cfg.storage.object_store.kind, Some(StoreKind::S3));
+        assert_eq!(cfg.memory.arrow_pool_bytes(), 51_200_000_000);
+    }
+}

@@ -1,0 +1,111 @@
+//! A cache node: the parts of the data path wired together, and its servers.
+//!
+//! ```text
+//! catalog (TableRegistry) -> plan (Planner) -> load (Loader) -> cache -> read (SplitReader) -> serve (Flight, SQL)
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_flight::flight_service_server::FlightServiceServer;
+use tokio::net::TcpListener;
+
+use crate::catalog::TableRegistry;
+use crate::config::Config;
+use crate::error::{CacheError, Result};
+use crate::load::Loader;
+use crate::plan::Planner;
+use crate::read::SplitReader;
+use crate::serve::flight::FlightFront;
+use crate::storage::ObjectStores;
+
+pub struct Node {
+    pub config: Config,
+    pub node_id: String,
+    /// This node's Flight address as clients should dial it, `grpc+tcp://host:port`.
+    pub location: String,
+    pub registry: Arc<TableRegistry>,
+    pub loader: Arc<Loader>,
+    pub planner: Planner,
+    pub reader: SplitReader,
+    pub started: Instant,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("node_id", &self.node_id).field("location", &self.location).finish()
+    }
+}
+
+impl Node {
+    /// Connects to the catalog and sets up the caches; does not listen yet.
+    pub async fn new(config: Config) -> Result<Arc<Self>> {
+        let stores = Arc::new(ObjectStores::new(&config.storage.object_store));
+        let ttl = Duration::from_secs(config.caching.ttl_seconds);
+        let registry = Arc::new(TableRegistry::connect(&config.storage.iceberg, stores.clone(), ttl).await?);
+        let loader = Arc::new(Loader::new(&config, stores));
+        let planner = Planner::new(registry.clone(), loader.clone(), config.caching.split_bytes());
+        let net = &config.networking;
+        let host = net.advertise_host.clone().unwrap_or_else(|| match net.bind_address.as_str() {
+            "0.0.0.0" | "::" => hostname(),
+            other => other.to_string(),
+        });
+        let location = format!("grpc+tcp://{host}:{}", net.flight_port);
+        let node_id = config.cluster.node_id.clone().unwrap_or_else(|| format!("{host}:{}", net.grpc_port));
+        Ok(Arc::new(Self {
+            reader: SplitReader::new(loader.clone()),
+            config,
+            node_id,
+            location,
+            registry,
+            loader,
+            planner,
+            started: Instant::now(),
+        }))
+    }
+
+    /// Serves Flight and HTTP until `shutdown` resolves or a server fails.
+    pub async fn serve(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+        let net = &self.config.networking;
+        let flight = bind(&net.bind_address, net.flight_port, "networking.flight_port").await?;
+        let http = bind(&net.bind_address, net.http_port, "networking.http_port").await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let service = FlightServiceServer::new(FlightFront::new(self.clone()))
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        let mut rx = stop_rx.clone();
+        let flight_server = tonic::transport::Server::builder().add_service(service).serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(flight),
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        );
+        let mut rx = stop_rx.clone();
+        let http_server = axum::serve(http, crate::serve::http::router(self.clone())).with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        });
+        tracing::info!(node_id = %self.node_id, flight = %self.location, http_port = net.http_port, "serving");
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let (f, h) = tokio::join!(flight_server, http_server);
+        f.map_err(|e| CacheError::unavailable("Flight server", e))?;
+        h.map_err(|e| CacheError::unavailable("HTTP server", e))?;
+        Ok(())
+    }
+}
+
+async fn bind(host: &str, port: u16, key: &str) -> Result<TcpListener> {
+    let addr: SocketAddr = format!("{host}:{port}")
+        .parse()
+        .map_err(|_| CacheError::config("cache_node.networking.bind_address", format!("`{host}` is not an IP address")))?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| CacheError::config(format!("cache_node.{key}"), format!("cannot listen on {addr}: {e}")))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
+}

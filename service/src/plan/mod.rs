@@ -1,0 +1,287 @@
+//! Scan planning: from a table, a snapshot and filters to splits.
+//!
+//! Iceberg metadata does the coarse work (partition pruning through the
+//! manifest list, manifest and per-file metrics pruning, matching delete files
+//! to data files); this module picks the snapshot, translates the filters for
+//! it, and cuts the surviving files into [`Split`]s of about
+//! `caching.split_size` Parquet bytes: small files are grouped, large files are
+//! cut into ranges of row groups. A split is what one Flight endpoint streams.
+
+pub mod filter;
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use datafusion::logical_expr::Expr;
+use futures::TryStreamExt;
+use iceberg::expr::Predicate;
+use iceberg::scan::FileScanTask;
+use iceberg::spec::{DataContentType, SchemaRef as IcebergSchemaRef, SnapshotRef};
+use iceberg::table::Table;
+use serde::{Deserialize, Serialize};
+
+use crate::cache::Owner;
+use crate::catalog::TableRegistry;
+use crate::error::{CacheError, Result};
+use crate::load::{FileRef, Loader};
+
+/// A client's scan request (the `GetFlightInfo` command of the contract).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    pub table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// An Iceberg REST expression (see [`filter`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_timestamp_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl ScanRequest {
+    pub fn snapshot(&self) -> Result<SnapshotSelector> {
+        match (self.snapshot_id, self.as_of_timestamp_ms) {
+            (Some(_), Some(_)) => Err(CacheError::invalid("give snapshot_id or as_of_timestamp_ms, not both")),
+            (Some(id), None) => Ok(SnapshotSelector::Id(id)),
+            (None, Some(ts)) => Ok(SnapshotSelector::AsOf(ts)),
+            (None, None) => Ok(SnapshotSelector::Current),
+        }
+    }
+}
+
+/// Which snapshot of a table a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotSelector {
+    Current,
+    Id(i64),
+    /// The snapshot that was current at this time (milliseconds since the epoch).
+    AsOf(i64),
+}
+
+/// What one stream reads: parts of one or more data files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    pub parts: Vec<FilePart>,
+}
+
+impl Split {
+    pub fn bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.bytes).sum()
+    }
+
+    pub fn rows(&self) -> Option<u64> {
+        self.parts.iter().map(|p| p.rows).sum()
+    }
+}
+
+/// A data file, or a range of its row groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilePart {
+    pub path: String,
+    pub file_size: u64,
+    /// Parquet bytes this part covers.
+    pub bytes: u64,
+    pub rows: Option<u64>,
+    /// The Iceberg partition as a path, `k=v/k2=v2`; empty when unpartitioned.
+    pub partition: String,
+    /// `[first, end)` row groups; `None` means all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_groups: Option<(usize, usize)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deletes: Vec<DeleteFile>,
+}
+
+impl FilePart {
+    pub fn file(&self) -> FileRef<'_> {
+        FileRef { path: &self.path, size: self.file_size }
+    }
+}
+
+/// A delete file that applies to a data file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteFile {
+    pub path: String,
+    pub file_size: u64,
+    /// Set for equality deletes: the field ids that identify deleted rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equality_ids: Option<Vec<i32>>,
+}
+
+/// A table at one snapshot, ready to plan or read.
+#[derive(Debug, Clone)]
+pub struct ResolvedTable {
+    pub name: String,
+    pub table: Table,
+    /// `None` for a table that has no snapshot yet (no data).
+    pub snapshot: Option<SnapshotRef>,
+    pub iceberg_schema: IcebergSchemaRef,
+    /// The snapshot's schema as Arrow, with field ids in the field metadata.
+    pub schema: SchemaRef,
+}
+
+impl ResolvedTable {
+    pub fn snapshot_id(&self) -> Option<i64> {
+        self.snapshot.as_ref().map(|s| s.snapshot_id())
+    }
+}
+
+/// Resolves snapshots and plans splits; see the module docs.
+pub struct Planner {
+    pub registry: Arc<TableRegistry>,
+    loader: Arc<Loader>,
+    split_bytes: u64,
+}
+
+impl Planner {
+    pub fn new(registry: Arc<TableRegistry>, loader: Arc<Loader>, split_bytes: u64) -> Self {
+        Self { registry, loader, split_bytes }
+    }
+
+    /// The table at the selected snapshot, with that snapshot's schema.
+    pub async fn resolve(&self, name: &str, selector: SnapshotSelector) -> Result<ResolvedTable> {
+        let table = self.registry.table(name).await?;
+        let metadata = table.metadata();
+        let snapshot = match selector {
+            SnapshotSelector::Current => metadata.current_snapshot().cloned(),
+            SnapshotSelector::Id(id) => Some(
+                metadata
+                    .snapshot_by_id(id)
+                    .ok_or_else(|| CacheError::not_found(format!("table `{name}` has no snapshot {id}")))?
+                    .clone(),
+            ),
+            SnapshotSelector::AsOf(ts) => {
+                let id = metadata
+                    .history()
+                    .iter()
+                    .filter(|entry| entry.timestamp_ms <= ts)
+                    .max_by_key(|entry| entry.timestamp_ms)
+                    .map(|entry| entry.snapshot_id)
+                    .ok_or_else(|| CacheError::not_found(format!("table `{name}` had no snapshot at {ts} ms")))?;
+                Some(metadata.snapshot_by_id(id).cloned().ok_or_else(|| {
+                    CacheError::not_found(format!("table `{name}`: snapshot {id} from the history has expired"))
+                })?)
+            }
+        };
+        let iceberg_schema = match &snapshot {
+            Some(s) => s.schema(metadata).map_err(|e| CacheError::from_iceberg(format!("schema of `{name}`"), e))?,
+            None => metadata.current_schema().clone(),
+        };
+        let schema = Arc::new(
+            iceberg::arrow::schema_to_arrow_schema(&iceberg_schema)
+                .map_err(|e| CacheError::from_iceberg(format!("Arrow schema of `{name}`"), e))?,
+        );
+        Ok(ResolvedTable { name: name.to_string(), table, snapshot, iceberg_schema, schema })
+    }
+
+    /// The splits a scan with `filters` must read.
+    pub async fn plan(&self, resolved: &ResolvedTable, filters: &[Expr]) -> Result<Vec<Split>> {
+        let Some(snapshot) = &resolved.snapshot else { return Ok(vec![]) };
+        let predicate = filter::to_iceberg_predicate(filters, &resolved.schema);
+        let tasks = match self.plan_files(resolved, snapshot.snapshot_id(), predicate.clone()).await {
+            // A literal Iceberg cannot bind to the column type only loses pruning.
+            Err(CacheError::InvalidArgument(m)) if predicate != Predicate::AlwaysTrue => {
+                tracing::debug!(table = %resolved.name, "planning without pruning predicate: {m}");
+                self.plan_files(resolved, snapshot.snapshot_id(), Predicate::AlwaysTrue).await?
+            }
+            other => other?,
+        };
+        self.cut(resolved, tasks).await
+    }
+
+    async fn plan_files(&self, resolved: &ResolvedTable, snapshot_id: i64, predicate: Predicate) -> Result<Vec<FileScanTask>> {
+        let context = format!("planning a scan of `{}`", resolved.name);
+        let scan = resolved
+            .table
+            .scan()
+            .snapshot_id(snapshot_id)
+            .with_filter(predicate)
+            .build()
+            .map_err(|e| CacheError::from_iceberg(&context, e))?;
+        let mut tasks: Vec<FileScanTask> = scan
+            .plan_files()
+            .await
+            .map_err(|e| CacheError::from_iceberg(&context, e))?
+            .try_collect()
+            .await
+            .map_err(|e| CacheError::from_iceberg(&context, e))?;
+        tasks.sort_by(|a, b| a.data_file_path.cmp(&b.data_file_path));
+        Ok(tasks)
+    }
+
+    /// Groups small files and cuts large ones by row groups.
+    async fn cut(&self, resolved: &ResolvedTable, tasks: Vec<FileScanTask>) -> Result<Vec<Split>> {
+        let mut splits = Vec::new();
+        let mut current = Split::default();
+        for task in tasks {
+            let part = self.part(resolved, &task)?;
+            if part.file_size <= self.split_bytes {
+                if !current.parts.is_empty() && current.bytes() + part.bytes > self.split_bytes {
+                    splits.push(std::mem::take(&mut current));
+                }
+                current.parts.push(part);
+                continue;
+            }
+            let owner = Owner::new(&resolved.name, &part.partition);
+            let footer = self.loader.footer(&part.file(), &owner).await?;
+            let mut start = 0;
+            let mut bytes = 0;
+            let mut rows = 0;
+            for rg in 0..footer.num_row_groups() {
+                bytes += footer.row_group_bytes(rg);
+                rows += footer.row_group_rows(rg) as u64;
+                if bytes >= self.split_bytes || rg + 1 == footer.num_row_groups() {
+                    let range = FilePart { row_groups: Some((start, rg + 1)), bytes, rows: Some(rows), ..part.clone() };
+                    splits.push(Split { parts: vec![range] });
+                    (start, bytes, rows) = (rg + 1, 0, 0);
+                }
+            }
+        }
+        if !current.parts.is_empty() {
+            splits.push(current);
+        }
+        Ok(splits)
+    }
+
+    fn part(&self, resolved: &ResolvedTable, task: &FileScanTask) -> Result<FilePart> {
+        let deletes = task
+            .deletes
+            .iter()
+            .map(|d| {
+                if d.file_path.ends_with(".puffin") {
+                    return Err(CacheError::Unsupported(format!(
+                        "deletion vectors (Iceberg format v3, `{}`) in table `{}`",
+                        d.file_path, resolved.name
+                    )));
+                }
+                Ok(DeleteFile {
+                    path: d.file_path.clone(),
+                    file_size: d.file_size_in_bytes,
+                    equality_ids: match d.file_type {
+                        DataContentType::EqualityDeletes => Some(d.equality_ids.clone().unwrap_or_default()),
+                        _ => None,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let partition = match (&task.partition, &task.partition_spec) {
+            (Some(data), Some(spec)) if !spec.fields().is_empty() && spec.partition_type(&task.schema).is_ok() => {
+                spec.partition_to_path(data, task.schema.clone())
+            }
+            _ => String::new(),
+        };
+        Ok(FilePart {
+            path: task.data_file_path.clone(),
+            file_size: task.file_size_in_bytes,
+            bytes: task.file_size_in_bytes,
+            rows: task.record_count,
+            partition,
+            row_groups: None,
+            deletes,
+        })
+    }
+}

@@ -1,0 +1,215 @@
+//! SQL over the cached tables: DataFusion with every catalog table as a
+//! `TableProvider` whose scans run through the cache.
+//!
+//! Filters DataFusion pushes into a scan are applied exactly by the split reader
+//! (and used for Iceberg and row-group pruning), so they are reported as
+//! `Exact` and not evaluated twice. Each query reads the snapshot its tables had
+//! when it was planned.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvider};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::TableType;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::error::{CacheError, Result};
+use crate::node::Node;
+use crate::plan::{ResolvedTable, SnapshotSelector, Split};
+use crate::read::{ScanSpec, SplitReader};
+
+/// Runs SQL against the node's tables.
+#[derive(Clone)]
+pub struct SqlEngine {
+    node: Arc<Node>,
+}
+
+impl SqlEngine {
+    pub fn new(node: Arc<Node>) -> Self {
+        Self { node }
+    }
+
+    /// A fresh DataFusion session whose default catalog is the node's Iceberg catalog.
+    pub fn session(&self) -> SessionContext {
+        let config = SessionConfig::new()
+            .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .with_information_schema(false);
+        let ctx = SessionContext::new_with_config(config);
+        let catalog = Arc::new(IcebergCatalog { node: self.node.clone() });
+        ctx.register_catalog(ctx.state().config().options().catalog.default_catalog.clone(), catalog);
+        ctx
+    }
+
+    /// Plans `sql`; the stream runs it.
+    pub async fn execute(&self, sql: &str) -> Result<(SchemaRef, SendableRecordBatchStream)> {
+        let ctx = self.session();
+        let df = ctx.sql(sql).await?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let stream = df.execute_stream().await?;
+        Ok((schema, stream))
+    }
+
+    /// The schema `sql` would return, without running it.
+    pub async fn schema_of(&self, sql: &str) -> Result<SchemaRef> {
+        let df = self.session().sql(sql).await?;
+        Ok(Arc::new(df.schema().as_arrow().clone()))
+    }
+}
+
+/// The node's catalog as DataFusion sees it: one schema per namespace.
+#[derive(Debug)]
+struct IcebergCatalog {
+    node: Arc<Node>,
+}
+
+impl CatalogProvider for IcebergCatalog {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema_names(&self) -> Vec<String> {
+        // DataFusion asks synchronously; namespaces are resolved lazily in `schema`.
+        vec![]
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        Some(Arc::new(Namespace { node: self.node.clone(), name: name.to_string() }))
+    }
+}
+
+#[derive(Debug)]
+struct Namespace {
+    node: Arc<Node>,
+    name: String,
+}
+
+#[async_trait]
+impl SchemaProvider for Namespace {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        vec![]
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let full = format!("{}.{}", self.name, name);
+        match self.node.planner.resolve(&full, SnapshotSelector::Current).await {
+            Ok(resolved) => Ok(Some(Arc::new(IcebergTable { node: self.node.clone(), resolved }))),
+            Err(CacheError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn table_exist(&self, _name: &str) -> bool {
+        true
+    }
+}
+
+/// One Iceberg table at one snapshot.
+#[derive(Debug)]
+pub struct IcebergTable {
+    node: Arc<Node>,
+    resolved: ResolvedTable,
+}
+
+#[async_trait]
+impl TableProvider for IcebergTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.resolved.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| if evaluable(f) { TableProviderFilterPushDown::Exact } else { TableProviderFilterPushDown::Unsupported })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let schema = self.resolved.schema.clone();
+        let projection = projection.cloned().unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let spec = Arc::new(ScanSpec::new(&self.resolved.name, schema, projection, filters, limit)?);
+        let splits = self.node.planner.plan(&self.resolved, filters).await?;
+        let out = spec.output_schema();
+        if splits.is_empty() {
+            return Ok(Arc::new(EmptyExec::new(out)));
+        }
+        let partitions: Vec<Arc<dyn PartitionStream>> = splits
+            .into_iter()
+            .map(|split| {
+                Arc::new(SplitPartition { reader: self.node.reader.clone(), spec: spec.clone(), split, schema: out.clone() })
+                    as Arc<dyn PartitionStream>
+            })
+            .collect();
+        Ok(Arc::new(StreamingTableExec::try_new(out, partitions, None, vec![], false, None)?))
+    }
+}
+
+/// A filter the split reader can evaluate row by row: no subqueries, no outer references.
+fn evaluable(expr: &Expr) -> bool {
+    let mut ok = true;
+    let _ = expr.apply(|e| {
+        if matches!(
+            e,
+            Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) | Expr::OuterReferenceColumn(..) | Expr::Placeholder(_)
+        ) {
+            ok = false;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    ok
+}
+
+/// One split as one DataFusion partition.
+#[derive(Clone)]
+struct SplitPartition {
+    reader: SplitReader,
+    spec: Arc<ScanSpec>,
+    split: Split,
+    schema: SchemaRef,
+}
+
+impl std::fmt::Debug for SplitPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SplitPartition({} parts)", self.split.parts.len())
+    }
+}
+
+impl PartitionStream for SplitPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let stream = self.reader.read(self.spec.clone(), self.split.clone()).map_err(DataFusionError::from);
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream.boxed()))
+    }
+}

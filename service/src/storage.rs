@@ -1,0 +1,245 @@
+//! One I/O stack for metadata and data: `object_store`.
+//!
+//! [`ObjectStores`] turns any location an Iceberg table mentions
+//! (`file:///..`, `s3://bucket/..`, `gs://..`, `abfss://..`) into an
+//! `ObjectStore` and a path, building each store once from the node's config
+//! and the environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`). Iceberg's catalogs read
+//! metadata through [`ObjectStoreStorage`], an iceberg-rust `Storage` backed by
+//! the same stores, and the Parquet loader reads data files through them too, so
+//! credentials, retries and connection pools are configured in one place.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use iceberg::io::{
+    FileMetadata, FileRead, FileWrite, InputFile, OutputFile, Storage, StorageConfig, StorageFactory,
+};
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+use url::Url;
+
+use crate::config::ObjectStoreConfig;
+use crate::error::{CacheError, Result};
+
+/// The node's object stores, one per scheme and bucket, built on first use.
+#[derive(Debug, Default)]
+pub struct ObjectStores {
+    options: Vec<(String, String)>,
+    stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl ObjectStores {
+    /// Stores configured from the environment, then the node's config on top.
+    pub fn new(config: &ObjectStoreConfig) -> Self {
+        let mut options: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|p| k.starts_with(p)))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        let mut set = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                options.push((k.to_string(), v));
+            }
+        };
+        set("aws_endpoint", config.endpoint.clone());
+        set("aws_region", config.region.clone());
+        set("aws_access_key_id", config.access_key_id.clone());
+        set("aws_secret_access_key", config.secret_access_key.clone());
+        set("aws_session_token", config.session_token.clone());
+        set("aws_virtual_hosted_style_request", config.path_style.map(|p| (!p).to_string()));
+        set("allow_http", config.allow_http.map(|b| b.to_string()));
+        options.extend(config.options.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Self { options, stores: RwLock::default() }
+    }
+
+    /// The store holding `location` and the object's path inside it.
+    ///
+    /// ```
+    /// # use arrow_cache::storage::ObjectStores;
+    /// let stores = ObjectStores::default();
+    /// let (_store, path) = stores.resolve("/tmp/wh/data/f.parquet").unwrap();
+    /// assert_eq!(path.as_ref(), "tmp/wh/data/f.parquet");
+    /// ```
+    pub fn resolve(&self, location: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
+        let url = to_url(location)?;
+        let key = format!("{}://{}", url.scheme(), url.authority());
+        let (store, path) = object_store::parse_url_opts(&url, self.options.iter().cloned())
+            .map_err(|e| CacheError::unavailable(format!("object store for `{location}`"), e))?;
+        if let Some(existing) = self.stores.read().expect("store map poisoned").get(&key) {
+            return Ok((existing.clone(), path));
+        }
+        let store: Arc<dyn ObjectStore> = Arc::from(store);
+        let mut stores = self.stores.write().expect("store map poisoned");
+        Ok((stores.entry(key).or_insert(store).clone(), path))
+    }
+}
+
+/// Iceberg locations are URLs or bare absolute paths; `object_store` wants URLs.
+fn to_url(location: &str) -> Result<Url> {
+    if location.starts_with('/') {
+        return Url::from_file_path(location)
+            .map_err(|_| CacheError::invalid(format!("`{location}` is not a valid file path")));
+    }
+    let url = Url::parse(location)
+        .map_err(|e| CacheError::invalid(format!("`{location}` is not a valid location: {e}")))?;
+    // Hadoop's spellings of S3 and local paths, common in Spark-written metadata.
+    match url.scheme() {
+        "s3n" => Url::parse(&location.replacen("s3n://", "s3://", 1)),
+        "file" if url.host_str().is_some_and(|h| !h.is_empty()) => {
+            Url::parse(&location.replacen("file://", "file:///", 1))
+        }
+        _ => Ok(url),
+    }
+    .map_err(|e| CacheError::invalid(format!("`{location}`: {e}")))
+}
+
+fn io_error(path: &str, err: impl std::fmt::Display) -> iceberg::Error {
+    iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("I/O on `{path}` failed: {err}"))
+}
+
+fn resolve_for_iceberg(stores: &ObjectStores, path: &str) -> iceberg::Result<(Arc<dyn ObjectStore>, Path)> {
+    stores.resolve(path).map_err(|e| iceberg::Error::new(iceberg::ErrorKind::DataInvalid, e.to_string()))
+}
+
+/// iceberg-rust's `Storage` on top of [`ObjectStores`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObjectStoreStorage {
+    // Built from config at start-up; a deserialized copy (another process) falls back to the environment.
+    #[serde(skip)]
+    stores: Arc<ObjectStores>,
+}
+
+impl ObjectStoreStorage {
+    pub fn new(stores: Arc<ObjectStores>) -> Self {
+        Self { stores }
+    }
+}
+
+#[async_trait]
+#[typetag::serde]
+impl Storage for ObjectStoreStorage {
+    async fn exists(&self, path: &str) -> iceberg::Result<bool> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        match store.head(&p).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(io_error(path, e)),
+        }
+    }
+
+    async fn metadata(&self, path: &str) -> iceberg::Result<FileMetadata> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        let meta = store.head(&p).await.map_err(|e| io_error(path, e))?;
+        Ok(FileMetadata { size: meta.size })
+    }
+
+    async fn read(&self, path: &str) -> iceberg::Result<Bytes> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        let result = store.get(&p).await.map_err(|e| io_error(path, e))?;
+        result.bytes().await.map_err(|e| io_error(path, e))
+    }
+
+    async fn reader(&self, path: &str) -> iceberg::Result<Box<dyn FileRead>> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        Ok(Box::new(ObjectRead { store, path: p }))
+    }
+
+    async fn write(&self, path: &str, bs: Bytes) -> iceberg::Result<()> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        store.put(&p, bs.into()).await.map_err(|e| io_error(path, e))?;
+        Ok(())
+    }
+
+    async fn writer(&self, path: &str) -> iceberg::Result<Box<dyn FileWrite>> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        Ok(Box::new(ObjectWrite { writer: BufWriter::new(store, p), path: path.to_string() }))
+    }
+
+    async fn delete(&self, path: &str) -> iceberg::Result<()> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        match store.delete(&p).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(io_error(path, e)),
+        }
+    }
+
+    async fn delete_prefix(&self, path: &str) -> iceberg::Result<()> {
+        let (store, p) = resolve_for_iceberg(&self.stores, path)?;
+        let mut listing = store.list(Some(&p));
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| io_error(path, e))?;
+            store.delete(&meta.location).await.map_err(|e| io_error(path, e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete_stream(&self, mut paths: BoxStream<'static, String>) -> iceberg::Result<()> {
+        while let Some(path) = paths.next().await {
+            self.delete(&path).await?;
+        }
+        Ok(())
+    }
+
+    fn new_input(&self, path: &str) -> iceberg::Result<InputFile> {
+        Ok(InputFile::new(Arc::new(self.clone()), path.to_string()))
+    }
+
+    fn new_output(&self, path: &str) -> iceberg::Result<OutputFile> {
+        Ok(OutputFile::new(Arc::new(self.clone()), path.to_string()))
+    }
+}
+
+struct ObjectRead {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+}
+
+#[async_trait]
+impl FileRead for ObjectRead {
+    async fn read(&self, range: Range<u64>) -> iceberg::Result<Bytes> {
+        self.store.get_range(&self.path, range).await.map_err(|e| io_error(self.path.as_ref(), e))
+    }
+}
+
+struct ObjectWrite {
+    writer: BufWriter,
+    path: String,
+}
+
+#[async_trait]
+impl FileWrite for ObjectWrite {
+    async fn write(&mut self, bs: Bytes) -> iceberg::Result<()> {
+        self.writer.write_all(&bs).await.map_err(|e| io_error(&self.path, e))
+    }
+
+    async fn close(&mut self) -> iceberg::Result<()> {
+        self.writer.shutdown().await.map_err(|e| io_error(&self.path, e))
+    }
+}
+
+/// Hands catalogs an [`ObjectStoreStorage`] over the node's stores.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObjectStoreStorageFactory {
+    #[serde(skip)]
+    stores: Arc<ObjectStores>,
+}
+
+impl ObjectStoreStorageFactory {
+    pub fn new(stores: Arc<ObjectStores>) -> Self {
+        Self { stores }
+    }
+}
+
+#[typetag::serde]
+impl StorageFactory for ObjectStoreStorageFactory {
+    fn build(&self, _config: &StorageConfig) -> iceberg::Result<Arc<dyn Storage>> {
+        Ok(Arc::new(ObjectStoreStorage::new(self.stores.clone())))
+    }
+}

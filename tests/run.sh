@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: installs what the suites need, builds the node, and runs
+# every suite (Rust unit and doc tests, then the end-to-end pytest suites).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+# Reuse a target directory outside the clone, so CI and fresh clones share builds.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/arrow-cache/target}
+mkdir -p "$CARGO_TARGET_DIR"
+
+echo "== building arrow-cache (release) into $CARGO_TARGET_DIR"
+cargo build --release --locked -p arrow-cache
+export ARROW_CACHE_BIN="$CARGO_TARGET_DIR/release/arrow-cache"
+
+echo "== Rust unit and doc tests"
+cargo test --release --locked --workspace
+
+echo "== Python environment for the end-to-end suites"
+"$repo/tests/setup_env.sh"
+venv=${ARROW_CACHE_VENV:-$repo/.venv}
+
+echo "== end-to-end suites"
+"$venv/bin/python" -m pytest "$repo/tests" -q -p no:cacheprovider "$@"
