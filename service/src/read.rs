@@ -96,17 +96,23 @@ impl SplitReader {
     /// The batches of `split`, filtered and projected by `spec`.
     pub fn read(&self, spec: Arc<ScanSpec>, split: Split) -> BoxStream<'static, Result<RecordBatch>> {
         let reader = self.clone();
-        let mut remaining = spec.limit.unwrap_or(usize::MAX);
+        let limit = spec.limit.unwrap_or(usize::MAX);
         stream::iter(split.parts)
             .map(move |part| reader.clone().read_part(spec.clone(), part))
             .flatten()
             .try_filter(|b| futures::future::ready(b.num_rows() > 0))
-            .take_while(move |b| {
-                let go = remaining > 0;
-                if let Ok(b) = b {
-                    remaining = remaining.saturating_sub(b.num_rows());
-                }
-                futures::future::ready(go)
+            // Stop at the limit, cutting the last batch short.
+            .scan(limit, |remaining, item| {
+                let out = match item {
+                    _ if *remaining == 0 => None,
+                    Ok(b) => {
+                        let n = b.num_rows().min(*remaining);
+                        *remaining -= n;
+                        Some(Ok(b.slice(0, n)))
+                    }
+                    Err(e) => Some(Err(e)),
+                };
+                futures::future::ready(out)
             })
             .boxed()
     }
@@ -238,7 +244,7 @@ impl RowGroupStats<'_> {
         let root = self.footer.root_of(field_id_of(field)?, field.name())?;
         let file_name = self.footer.arrow_schema().field(root).name();
         let converter =
-            StatisticsConverter::try_new(file_name, self.footer.arrow_schema(), self.footer.metadata.parquet_schema()).ok()?;
+            StatisticsConverter::try_new(file_name, self.footer.arrow_schema(), self.footer.metadata.file_metadata().schema_descr()).ok()?;
         Some((converter, Arc::new(field.clone())))
     }
 

@@ -55,8 +55,7 @@ def _sorted(table: pa.Table) -> pa.Table:
     names = sorted(table.column_names, key=lambda n: _is_float(table.schema.field(n).type))
     if not names or table.num_rows == 0:
         return table
-    idx = pc.sort_indices(table, sort_keys=[(n, "ascending") for n in names],
-                          null_placement="at_end")
+    idx = pc.sort_indices(table, sort_keys=[(n, "ascending", "at_end") for n in names])
     return table.take(idx)
 
 
@@ -88,11 +87,12 @@ def _row_key(row: tuple) -> tuple:
 
 def _rows(table: pa.Table, names: list[str]) -> list[tuple]:
     cols = [table.column(n).to_pylist() for n in names]
-    return [_row_key(r) for r in zip(*cols)]
+    return [_row_key(r) for r in zip(*cols, strict=True)]
 
 
 def _fmt_rows(names, rows) -> str:
-    return "\n".join("    " + repr(dict(zip(names, r))) for r in rows[:MAX_REPORTED_ROWS])
+    shown = rows[:MAX_REPORTED_ROWS]
+    return "\n".join("    " + repr(dict(zip(names, r, strict=True))) for r in shown)
 
 
 def _diff_report(actual: pa.Table, expected: pa.Table, names: list[str]) -> str:

@@ -246,8 +246,8 @@ def run_cli(args: list[str], timeout: float = 120, env: dict | None = None,
 
 
 # pyarrow turns a gRPC status from a non-C++ server into an exception whose message starts
-# with a fixed phrase (arrow/flight/transport.cc, TransportStatus::ToStatus). Note that
-# RESOURCE_EXHAUSTED, FAILED_PRECONDITION and ABORTED all arrive as "unavailable".
+# with a fixed phrase (arrow/flight/transport.cc and transport/grpc/util_internal.cc); checked
+# against a plain grpcio server returning each status code.
 _STATUS_PHRASES = [
     ("Flight returned invalid argument error", "INVALID_ARGUMENT"),
     ("Flight returned not found error", "NOT_FOUND"),
@@ -259,22 +259,29 @@ _STATUS_PHRASES = [
     ("Flight returned timeout error", "DEADLINE_EXCEEDED"),
     ("Flight returned already exists error", "ALREADY_EXISTS"),
     ("Flight cancelled call", "CANCELLED"),
-    ("Flight RPC failed", "UNKNOWN"),
+    ("gRPC returned resource exhausted error", "RESOURCE_EXHAUSTED"),
+    ("gRPC returned precondition failed error", "FAILED_PRECONDITION"),
+    ("gRPC returned aborted error", "ABORTED"),
+    ("gRPC returned out-of-range error", "OUT_OF_RANGE"),
+    ("gRPC returned data loss error", "DATA_LOSS"),
+    ("Flight RPC failed with message", "UNKNOWN"),
 ]
 
 
 def grpc_status(exc: BaseException) -> str:
-    """The gRPC status name behind a pyarrow Flight exception (best effort, from the text)."""
+    """The gRPC status name behind a pyarrow Flight exception, read from its text."""
     text = str(exc)
     for phrase, code in _STATUS_PHRASES:
         if phrase in text:
             return code
-    return f"unrecognised ({type(exc).__name__})"
+    return f"unrecognised ({type(exc).__name__}: {text[:200]})"
 
 
 def server_message(exc: BaseException) -> str:
-    """The server's own message, without pyarrow's prefix and gRPC debug context."""
+    """The server's own message, without pyarrow's prefix and the gRPC debug context."""
     text = str(exc)
-    if ", with message: " in text:
-        text = text.split(", with message: ", 1)[1]
-    return text.split(". gRPC client debug context:")[0].split("\nClient context:")[0].strip()
+    if "with message: " in text:
+        text = text.split("with message: ", 1)[1]
+    for tail_marker in (". gRPC client debug context:", ". Client context:", "\nClient context:"):
+        text = text.split(tail_marker)[0]
+    return text.strip()

@@ -124,11 +124,11 @@ def s3_warehouse(root: Path, endpoint: str, bucket: str, access_key: str, secret
 
 
 def oracle(table: Table, columns: list[str] | None = None,
-           row_filter: BooleanExpression = AlwaysTrue(), snapshot_id: int | None = None,
+           row_filter: BooleanExpression | None = None, snapshot_id: int | None = None,
            ) -> pa.Table:
     """pyiceberg's read of the table: what the cache must return for the same request."""
     selected = tuple(columns) if columns else ("*",)
-    return table.scan(row_filter=row_filter, selected_fields=selected,
+    return table.scan(row_filter=row_filter or AlwaysTrue(), selected_fields=selected,
                       snapshot_id=snapshot_id).to_arrow()
 
 
@@ -229,7 +229,7 @@ def _all_types_special_rows(first_id: int) -> list[dict]:
     cols = [f.name for f in ALL_TYPES_SCHEMA.fields if f.name != "id"]
     rows = []
     # Rows that are null in every column but id.
-    for k in range(3):
+    for _ in range(3):
         rows.append({"id": first_id + len(rows), **{c: None for c in cols}})
     # Rows holding the probe literals, with every other column null and then not null.
     rows.append({"id": first_id + len(rows), **PROBE})

@@ -67,7 +67,7 @@ impl DeleteSet {
                     .ok_or_else(|| corrupt(format!("delete file has no column with field id {id}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mask = ProjectionMask::roots(footer.metadata.parquet_schema(), roots.iter().copied());
+        let mask = ProjectionMask::roots(footer.metadata.file_metadata().schema_descr(), roots.iter().copied());
         let batches: Vec<RecordBatch> = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer.reader_metadata())
             .with_projection(mask)
             .build()

@@ -161,7 +161,7 @@ impl Loader {
 /// Decodes one root column of one row group into a single array.
 async fn read_column(reader: ParquetObjectReader, footer: &Footer, row_group: usize, root: usize) -> Result<ArrayRef> {
     let corrupt = |e: parquet::errors::ParquetError| CacheError::CorruptFile { path: footer.path.to_string(), message: e.to_string() };
-    let mask = ProjectionMask::roots(footer.metadata.parquet_schema(), [root]);
+    let mask = ProjectionMask::roots(footer.metadata.file_metadata().schema_descr(), [root]);
     let rows = footer.row_group_rows(row_group);
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer.reader_metadata())
         .with_projection(mask)

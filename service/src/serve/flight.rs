@@ -71,6 +71,10 @@ fn classify(bytes: &[u8]) -> Result<Request_> {
     }
 }
 
+fn arrow_status(e: arrow::error::ArrowError) -> Status {
+    CacheError::from(e).into()
+}
+
 fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| CacheError::invalid(format!("malformed {what}: {e}")))
 }
@@ -162,7 +166,7 @@ impl FlightService for FlightFront {
             match self.node.planner.resolve(&name, crate::plan::SnapshotSelector::Current).await {
                 Ok(t) => {
                     let descriptor = FlightDescriptor::new_cmd(serde_json::to_vec(&ScanRequest { table: name.clone(), ..Default::default() }).unwrap_or_default());
-                    let mut info = FlightInfo::new().try_with_schema(&t.schema).map_err(Status::from)?.with_descriptor(descriptor);
+                    let mut info = FlightInfo::new().try_with_schema(&t.schema).map_err(arrow_status)?.with_descriptor(descriptor);
                     if let Some(s) = &t.snapshot {
                         if let Some(rows) = s.summary().additional_properties.get("total-records").and_then(|r| r.parse().ok()) {
                             info = info.with_total_records(rows);
@@ -202,9 +206,9 @@ impl FlightService for FlightFront {
 
     async fn get_schema(&self, request: Request<FlightDescriptor>) -> Result<Response<SchemaResult>, Status> {
         let info = self.get_flight_info(request).await?.into_inner();
-        let schema: Schema = info.try_decode_schema().map_err(Status::from)?;
+        let schema: Schema = info.try_decode_schema().map_err(arrow_status)?;
         let options = arrow::ipc::writer::IpcWriteOptions::default();
-        let result: SchemaResult = SchemaAsIpc::new(&schema, &options).try_into().map_err(Status::from)?;
+        let result: SchemaResult = SchemaAsIpc::new(&schema, &options).try_into().map_err(arrow_status)?;
         Ok(Response::new(result))
     }
 
@@ -284,11 +288,11 @@ static SQL_INFO: std::sync::LazyLock<SqlInfoData> = std::sync::LazyLock::new(|| 
 impl FlightSqlFront {
     fn info_for(&self, command: Any, schema: &Schema, descriptor: FlightDescriptor) -> Result<Response<FlightInfo>, Status> {
         let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(command.encode_to_vec()));
-        Ok(Response::new(FlightInfo::new().try_with_schema(schema).map_err(Status::from)?.with_endpoint(endpoint).with_descriptor(descriptor)))
+        Ok(Response::new(FlightInfo::new().try_with_schema(schema).map_err(arrow_status)?.with_endpoint(endpoint).with_descriptor(descriptor)))
     }
 
-    fn one_batch(schema: SchemaRef, batch: arrow::error::Result<RecordBatch>) -> Response<FlightStream<FlightData>> {
-        let batch = batch.map_err(CacheError::from);
+    fn one_batch<E: std::fmt::Display>(schema: SchemaRef, batch: std::result::Result<RecordBatch, E>) -> Response<FlightStream<FlightData>> {
+        let batch = batch.map_err(|e| CacheError::internal(e.to_string()));
         Response::new(encode(schema, futures::stream::once(async { batch }).boxed()))
     }
 
