@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use datafusion::common::pruning::PruningStatistics;
@@ -37,7 +37,6 @@ pub struct ScanSpec {
     /// Output columns, as indices into `schema`.
     pub projection: Vec<usize>,
     /// Columns read: the projection plus what the filter needs, in table order.
-    needed: Vec<usize>,
     needed_schema: SchemaRef,
     /// Positions of the output columns within `needed`.
     output: Vec<usize>,
@@ -74,7 +73,7 @@ impl ScanSpec {
             }
             None => None,
         };
-        Ok(Self { table: table.into(), schema, projection, needed, needed_schema, output, filter, pruning, limit })
+        Ok(Self { table: table.into(), schema, projection, needed_schema, output, filter, pruning, limit })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -171,7 +170,9 @@ impl PartContext {
             spec.needed_schema.fields().iter().map(|f| self.column(rg, f)),
         )
         .await?;
-        let batch = RecordBatch::try_new(spec.needed_schema.clone(), columns)?;
+        // `count(*)` reads no column at all: the batch is just a row count.
+        let options = RecordBatchOptions::new().with_row_count(Some(self.footer.row_group_rows(rg)));
+        let batch = RecordBatch::try_new_with_options(spec.needed_schema.clone(), columns, &options)?;
         let mut mask = match &spec.filter {
             Some(f) => Some(to_mask(f.evaluate(&batch)?.into_array(batch.num_rows())?)?),
             None => None,

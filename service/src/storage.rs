@@ -70,8 +70,22 @@ impl ObjectStores {
     pub fn resolve(&self, location: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
         let url = to_url(location)?;
         let key = format!("{}://{}", url.scheme(), url.authority());
-        let (store, path) = object_store::parse_url_opts(&url, self.options.iter().cloned())
+        let (store, mut path) = object_store::parse_url_opts(&url, self.options.iter().cloned())
             .map_err(|e| CacheError::unavailable(format!("object store for `{location}`"), e))?;
+        // Iceberg writers put paths into metadata verbatim: a `%` is part of the
+        // file name or object key, not the start of an escape (pyiceberg writes
+        // partition directories like `region=%C3%A9`), so never percent-decode.
+        let bad = |e: object_store::path::Error| CacheError::invalid(format!("`{location}` is not a valid path: {e}"));
+        if url.scheme() == "file" {
+            let raw = location.trim_start_matches("file:").trim_start_matches("//");
+            let raw = if raw.starts_with('/') { raw.to_string() } else { format!("/{raw}") };
+            path = Path::from_absolute_path(&raw).map_err(bad)?;
+        } else if matches!(url.scheme(), "s3" | "s3a" | "gs" | "abfs" | "abfss" | "az" | "adl" | "azure") {
+            // `scheme://bucket/key`: object_store paths are keys as written.
+            let rest = location.split_once("://").map(|(_, r)| r).unwrap_or_default();
+            // `Path::from` escapes `%` itself, so the key reaches the store unchanged.
+            path = Path::from(rest.split_once('/').map(|(_, k)| k).unwrap_or_default());
+        }
         if let Some(existing) = self.stores.read().expect("store map poisoned").get(&key) {
             return Ok((existing.clone(), path));
         }

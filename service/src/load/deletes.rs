@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::row::{RowConverter, SortField};
@@ -163,9 +163,4 @@ impl EqualityDeletes {
         }
         Ok(())
     }
-}
-
-/// A keep-mask as an Arrow filter.
-pub fn mask(keep: Vec<bool>) -> BooleanArray {
-    BooleanArray::from(keep)
 }
