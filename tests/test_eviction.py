@@ -36,7 +36,8 @@ def _part(full: pa.Table, p: int) -> pa.Table:
 def _summary(full: pa.Table) -> pa.Table:
     out = full.group_by("part", use_threads=False).aggregate([
         ([], "count_all"), ("id", "sum"), ("v", "sum"), ("payload", "min"), ("payload", "max")])
-    return out.rename_columns(["n", "id_sum", "v_sum", "payload_min", "payload_max", "part"])
+    # pyarrow names aggregates `<column>_<function>`; only the count needs a new name.
+    return out.rename_columns(["n" if c == "count_all" else c for c in out.column_names])
 
 
 SUMMARY_SQL = ("SELECT part, count(*) AS n, sum(id) AS id_sum, sum(v) AS v_sum, "

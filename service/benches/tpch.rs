@@ -28,7 +28,7 @@
 //! Environment: `ARROW_CACHE_BENCH_DIR` (default `~/.cache/arrow-cache/bench/sf1`),
 //! `BENCH_REPS` (default 5), `BENCH_MEMORY` (node `total_memory`, default `8GB`),
 //! `BENCH_STREAMS` (client connections, default 4), `BENCH_NO_DOCS=1` (do not touch
-//! docs/BENCHMARKS.md), `BENCH_ONLY` (comma list of q1,q6,full,sql,ceiling).
+//! docs/BENCHMARKS.md), `BENCH_ONLY` (comma list of q1,q6,full,sql; implies BENCH_NO_DOCS).
 
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
@@ -439,11 +439,14 @@ async fn filter_breakdown(node: &Arc<Node>, rt: &tokio::runtime::Handle, q: &Sca
 // ---------------------------------------------------------------------------------------------
 // The bare Flight server: the transport's ceiling
 
-/// Streams stored batches: ticket `i` is part `i`, encoded as the node encodes.
+/// Answers GetFlightInfo with a stored FlightInfo and DoGet of its `i`-th endpoint's ticket
+/// with stored part `i`, encoded as the node encodes.
 #[derive(Clone)]
 struct BareFlight {
     schema: SchemaRef,
     parts: Arc<Vec<Vec<RecordBatch>>>,
+    tickets: Arc<Vec<bytes::Bytes>>,
+    info: FlightInfo,
 }
 
 type FlightStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -465,8 +468,7 @@ impl FlightService for BareFlight {
         Err(Status::unimplemented("list_flights"))
     }
     async fn get_flight_info(&self, _: Request<FlightDescriptor>) -> Result<Response<FlightInfo>, Status> {
-        // For round-trip timing only.
-        Ok(Response::new(FlightInfo::new()))
+        Ok(Response::new(self.info.clone()))
     }
     async fn poll_flight_info(&self, _: Request<FlightDescriptor>) -> Result<Response<PollInfo>, Status> {
         Err(Status::unimplemented("poll_flight_info"))
@@ -475,11 +477,8 @@ impl FlightService for BareFlight {
         Err(Status::unimplemented("get_schema"))
     }
     async fn do_get(&self, request: Request<Ticket>) -> Result<Response<Self::DoGetStream>, Status> {
-        let i: usize = std::str::from_utf8(&request.get_ref().ticket)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .filter(|i| *i < self.parts.len())
-            .ok_or_else(|| Status::invalid_argument("ticket is a part number"))?;
+        let ticket = &request.get_ref().ticket;
+        let i = self.tickets.iter().position(|t| t == ticket).ok_or_else(|| Status::not_found("unknown ticket"))?;
         let batches = self.parts[i].clone();
         let stream = futures::stream::iter(batches.into_iter().map(Ok));
         Ok(Response::new(
@@ -648,10 +647,10 @@ fn main() -> Res<()> {
             return profile_loop(&target, &conns, &node, &server_handle, &files).await;
         }
 
-        let mut full_parts: Option<(SchemaRef, Vec<Vec<RecordBatch>>)> = None;
-        let mut node_full_warm: Option<usize> = None;
+        let mut node_full_warm: Option<(f64, f64)> = None; // (median s, GetFlightInfo s)
+        let mut ceiling_full: Option<f64> = None;
         for q in scan_queries() {
-            if !wants(q.key) && !(q.key == "full" && wants("ceiling")) {
+            if !wants(q.key) {
                 continue;
             }
             let mut request = json!({"table": TABLE});
@@ -667,11 +666,6 @@ fn main() -> Res<()> {
             // One untimed pass so that the warm runs start warm (the cold runs already did it).
             conns.scan(r).await?;
             let warm = measure(format!("{} warm", q.name), reps, nothing, || async move { Ok(c.scan(r).await?.1) }).await?;
-            let (nd, h) = (&node, &server_handle);
-            let inproc = measure(format!("{} warm, in-node read, no Flight", q.name), reps, nothing, || async move {
-                Ok(in_node(nd, h, r).await?.2)
-            })
-            .await?;
             let files = &files;
             let sql = q.sql;
             let direct_m = measure(format!("{} DataFusion direct", q.name), reps, nothing, || async move { Ok(direct(files, sql).await?.1) }).await?;
@@ -686,16 +680,72 @@ fn main() -> Res<()> {
             let cold_ratio = cold.secs() / direct_m.secs();
             summary.push((format!("{}: warm vs direct", q.name), ">= 5x faster".into(), format!("{} faster", ratio(speedup)), speedup >= 5.0));
             summary.push((format!("{}: cold vs direct", q.name), "<= 1.2x the time".into(), format!("{} the time", ratio(cold_ratio)), cold_ratio <= 1.2));
-            if q.key == "full" {
-                // The ceiling streams exactly what the node's DoGet encodes: its split readers' batches.
-                let (schema, parts, _) = in_node(&node, &server_handle, r).await?;
-                full_parts = Some((schema, parts));
-                node_full_warm = Some(rows_out.len() + 1);
+
+            // Breakdown: the node's read path without Flight ...
+            let (nd, h) = (&node, &server_handle);
+            let inproc = measure(format!("{} warm, in-node read, no Flight", q.name), reps, nothing, || async move {
+                Ok(in_node(nd, h, r).await?.2)
+            })
+            .await?;
+            // ... and Flight without the node: a bare server answering GetFlightInfo with the
+            // node's FlightInfo and DoGet with the node's batches for each endpoint, from memory.
+            let info: FlightInfo = conns.client(0).get_flight_info(FlightDescriptor::new_cmd(serde_json::to_vec(r)?)).await?.into_inner();
+            let (schema, parts, _) = in_node(&node, &server_handle, r).await?;
+            let tickets = info.endpoint.iter().map(|e| e.ticket.as_ref().map(|t| t.ticket.clone()).unwrap_or_default()).collect();
+            let bare = BareFlight { schema, parts: Arc::new(parts), tickets: Arc::new(tickets), info };
+            let (bare_port, stop_bare, bare_serving) = start_bare(&server_rt, bare.clone(), true)?;
+            let (nagle_port, stop_nagle, nagle_serving) = start_bare(&server_rt, bare, false)?;
+            let bare_conns = Conns::connect(bare_port, streams).await?;
+            let nagle_conns = Conns::connect(nagle_port, streams).await?;
+            let (bc, nc) = (&bare_conns, &nagle_conns);
+            let ceiling = measure(format!("{} bare Flight (ceiling)", q.name), reps, nothing, || async move { Ok(bc.scan(r).await?.1) }).await?;
+            let nagle = measure(format!("{} bare Flight, served as node.rs serves", q.name), reps, nothing, || async move {
+                Ok(nc.scan(r).await?.1)
+            })
+            .await?;
+            if ceiling.outcome.rows != warm.outcome.rows || ceiling.outcome.wire_bytes != warm.outcome.wire_bytes {
+                notes.push(format!(
+                    "{}: bare Flight sent {} rows / {} bytes, the node {} rows / {} bytes",
+                    q.name, ceiling.outcome.rows, ceiling.outcome.wire_bytes, warm.outcome.rows, warm.outcome.wire_bytes
+                ));
             }
-            rows_out.extend([cold, warm, direct_m, inproc]);
+            if q.key == "q6" {
+                // Round trips of GetFlightInfo for this request and its answer.
+                let rtt = |conns: Conns| async move {
+                    let mut times = Vec::new();
+                    for _ in 0..20 {
+                        let start = Instant::now();
+                        let _ = conns.client(0).get_flight_info(FlightDescriptor::new_cmd(serde_json::to_vec(r)?)).await?;
+                        times.push(start.elapsed());
+                    }
+                    times.sort();
+                    Res::Ok(times[times.len() / 2])
+                };
+                let (rtt_node, rtt_bare, rtt_nagle) = (rtt(conns.clone()).await?, rtt(bare_conns.clone()).await?, rtt(nagle_conns.clone()).await?);
+                diagnostics.push(format!(
+                    "{}: GetFlightInfo round trip, median of 20: the node {} ms (planning in-process: {} ms); a bare server \
+                     returning the node's FlightInfo from memory: with TCP_NODELAY {} ms, accepting connections as node.rs \
+                     does {} ms",
+                    q.name,
+                    ms(rtt_node),
+                    ms(inproc.outcome.plan),
+                    ms(rtt_bare),
+                    ms(rtt_nagle)
+                ));
+            }
+            for stop in [stop_bare, stop_nagle] {
+                let _ = stop.send(());
+            }
+            let _ = bare_serving.await;
+            let _ = nagle_serving.await;
+            if q.key == "full" {
+                node_full_warm = Some((warm.secs(), warm.outcome.plan.as_secs_f64()));
+                ceiling_full = Some(ceiling.secs());
+            }
             if q.filter.is_some() {
                 diagnostics.push(filter_breakdown(&node, &server_handle, &q).await?);
             }
+            rows_out.extend([cold, warm, direct_m, inproc, ceiling, nagle]);
         }
 
         if wants("sql") {
@@ -722,87 +772,15 @@ fn main() -> Res<()> {
             }
         }
 
-        if wants("ceiling") {
-            let (schema, parts) = full_parts.take().ok_or("the ceiling needs the full scan")?;
-            let node_m = &rows_out[node_full_warm.ok_or("no warm full scan")?];
-            let node_secs = node_m.secs();
-            let node_plan = node_m.outcome.plan.as_secs_f64();
-            let node_rows = node_m.outcome.rows;
-            let node_bytes = node_m.outcome.wire_bytes;
-            let n_parts = parts.len();
-            let bare = BareFlight { schema, parts: Arc::new(parts) };
-            // The ceiling: tonic as `Server::serve` sets it up (TCP_NODELAY on).
-            let (bare_port, stop_bare, bare_serving) = start_bare(&server_rt, bare.clone(), true)?;
-            // The same server accepting connections the way node.rs does (serve_with_incoming
-            // on a plain TcpListenerStream, so tonic's tcp_nodelay does not apply).
-            let (nagle_port, stop_nagle, nagle_serving) = start_bare(&server_rt, bare, false)?;
-            let bare_conns = Conns::connect(bare_port, streams).await?;
-            let nagle_conns = Conns::connect(nagle_port, streams).await?;
-            let read_all = |conns: Conns| async move {
-                let tickets = (0..n_parts).map(|i| Ticket::new(i.to_string())).collect();
-                let (parts, wire_bytes) = conns.fetch_all(tickets).await?;
-                let rows = parts.iter().flatten().map(|b| b.num_rows() as u64).sum();
-                Ok(Outcome { rows, wire_bytes, plan: Duration::ZERO, endpoints: n_parts })
-            };
-            let (bc, nc) = (&bare_conns, &nagle_conns);
-            let ceiling = measure("Bare Flight, same batches (ceiling)", reps, nothing, || read_all(bc.clone())).await?;
-            let nagle = measure("Bare Flight, served as node.rs serves", reps, nothing, || read_all(nc.clone())).await?;
-            // Round trips of a request whose work is negligible.
-            let rtt = |conns: Conns, descriptor: FlightDescriptor| async move {
-                let mut times = Vec::new();
-                for _ in 0..20 {
-                    let start = Instant::now();
-                    let _ = conns.client(0).get_flight_info(descriptor.clone()).await?;
-                    times.push(start.elapsed());
-                }
-                times.sort();
-                Res::Ok(times[times.len() / 2])
-            };
-            let trivial = FlightDescriptor::new_cmd("x");
-            let rtt_bare = rtt(bare_conns.clone(), trivial.clone()).await?;
-            let rtt_nagle = rtt(nagle_conns.clone(), trivial).await?;
-            let q6 = scan_queries().into_iter().find(|q| q.key == "q6").ok_or("no q6")?;
-            let q6_request = json!({"table": TABLE, "columns": q6.columns, "filter": q6.filter});
-            let rtt_node = rtt(conns.clone(), FlightDescriptor::new_cmd(serde_json::to_vec(&q6_request)?)).await?;
-            let q6_plan = {
-                let request: ScanRequest = serde_json::from_value(q6_request.clone())?;
-                let node = node.clone();
-                server_handle
-                    .spawn(async move {
-                        let start = Instant::now();
-                        node.plan_scan(&request).await.map(|_| start.elapsed()).map_err(|e| e.to_string())
-                    })
-                    .await??
-            };
-            diagnostics.push(format!(
-                "GetFlightInfo round trip (median of 20): bare server with TCP_NODELAY {} ms; the same server accepting \
-                 connections as node.rs does (Nagle on) {} ms; the node, Q6 scan request, {} ms, of which planning in-process {} ms",
-                ms(rtt_bare),
-                ms(rtt_nagle),
-                ms(rtt_node),
-                ms(q6_plan)
-            ));
-            for stop in [stop_bare, stop_nagle] {
-                let _ = stop.send(());
-            }
-            let _ = bare_serving.await;
-            let _ = nagle_serving.await;
-            if ceiling.outcome.rows != node_rows || ceiling.outcome.wire_bytes != node_bytes {
-                notes.push(format!(
-                    "bare Flight sent {} rows / {} bytes, the node {} rows / {} bytes",
-                    ceiling.outcome.rows, ceiling.outcome.wire_bytes, node_rows, node_bytes
-                ));
-            }
-            let share = ceiling.secs() / node_secs;
-            let share_doget = ceiling.secs() / (node_secs - node_plan);
+        if let (Some((node_secs, node_plan)), Some(ceiling)) = (node_full_warm, ceiling_full) {
+            let share = ceiling / node_secs;
+            let share_doget = ceiling / (node_secs - node_plan);
             summary.push((
-                "Warm full scan vs bare Flight".into(),
+                "Full scan warm vs bare Flight".into(),
                 ">= 70% of the ceiling".into(),
                 format!("{:.0}% ({:.0}% without GetFlightInfo)", share * 100.0, share_doget * 100.0),
                 share >= 0.7,
             ));
-            rows_out.push(ceiling);
-            rows_out.push(nagle);
         }
         Ok(())
     });

@@ -39,6 +39,7 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MemoryConfig {
+    #[serde(deserialize_with = "size::total_memory")]
     pub total_memory: ByteSize,
     pub arrow_pool_percent: u8,
     pub index_pool_percent: u8,
@@ -155,8 +156,10 @@ pub struct CachingConfig {
     /// How long a table's current snapshot is trusted before the catalog is asked again.
     pub ttl_seconds: u64,
     /// The largest single cached partition (a split's data); larger splits are cut smaller.
+    #[serde(deserialize_with = "size::max_partition_size")]
     pub max_partition_size: ByteSize,
     /// Target size (in Parquet bytes) of one split, the unit a client reads in parallel.
+    #[serde(deserialize_with = "size::split_size")]
     pub split_size: ByteSize,
 }
 
@@ -363,6 +366,29 @@ impl<'de> Deserialize<'de> for ByteSize {
             Raw::Num(n) => Ok(ByteSize(n)),
             Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
         }
+    }
+}
+
+/// Size fields whose parse errors name the key (serde only knows the parent's path).
+mod size {
+    use serde::{Deserialize, Deserializer};
+
+    use super::ByteSize;
+
+    fn named<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<ByteSize, D::Error> {
+        ByteSize::deserialize(d).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
+    }
+
+    pub fn total_memory<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+        named(d, "total_memory")
+    }
+
+    pub fn max_partition_size<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+        named(d, "max_partition_size")
+    }
+
+    pub fn split_size<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+        named(d, "split_size")
     }
 }
 

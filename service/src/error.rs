@@ -124,9 +124,13 @@ impl From<datafusion::error::DataFusionError> for CacheError {
                 CacheError::InvalidArgument(m) => CacheError::InvalidArgument(format!("{ctx}: {m}")),
                 other => other,
             },
+            D::Diagnostic(_, inner) => CacheError::from(*inner),
             D::SQL(e, _) => CacheError::InvalidArgument(format!("SQL syntax error: {e}")),
+            D::Plan(m) if m.starts_with("table '") && m.contains("' not found") => {
+                CacheError::NotFound(plan_message(&m))
+            }
             D::Plan(m) => CacheError::InvalidArgument(plan_message(&m)),
-            D::SchemaError(e, _) => CacheError::InvalidArgument(e.to_string()),
+            D::SchemaError(e, _) => CacheError::InvalidArgument(plan_message(&e.to_string())),
             D::NotImplemented(m) => CacheError::Unsupported(m),
             D::ResourcesExhausted(m) => CacheError::ResourceExhausted(m),
             D::ArrowError(e, _) => CacheError::InvalidArgument(e.to_string()),

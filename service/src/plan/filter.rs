@@ -90,22 +90,19 @@ impl Parser<'_> {
                     "gt" => Operator::Gt,
                     _ => Operator::GtEq,
                 };
-                let cmp = Expr::BinaryExpr(BinaryExpr::new(Box::new(col.clone()), op, Box::new(lit(value))));
-                // Arrow orders NaN above every number; Iceberg (like IEEE 754) says
-                // NaN is neither smaller nor larger than anything.
-                if ty.is_floating() && !matches!(op, Operator::NotEq) {
-                    cmp.and(Expr::Not(Box::new(isnan(col))))
-                } else {
-                    cmp
-                }
+                if ty.is_floating() { ieee_compare(col, op, value) } else { binary(col, op, value) }
             }
             "in" | "not-in" => {
                 let (col, ty) = self.term(obj.get("term"), kind)?;
                 let values = obj.get("values").and_then(Value::as_array).ok_or_else(|| {
                     CacheError::invalid(format!("`{kind}` filter needs \"values\": [...]: {json}"))
                 })?;
-                let list = values.iter().map(|v| literal(v, &ty, &col).map(lit)).collect::<Result<Vec<_>>>()?;
-                Expr::InList(InList::new(Box::new(col), list, kind == "not-in"))
+                let mut list = values.iter().map(|v| literal(v, &ty, &col)).collect::<Result<Vec<_>>>()?;
+                // IEEE: 0.0 and -0.0 are equal; Arrow's total order tells them apart.
+                for zero in list.iter().filter(|v| is_zero(v)).cloned().collect::<Vec<_>>() {
+                    list.push(negate(&zero));
+                }
+                Expr::InList(InList::new(Box::new(col), list.into_iter().map(lit).collect(), kind == "not-in"))
             }
             other => {
                 return Err(CacheError::invalid(format!(
@@ -135,6 +132,52 @@ impl Parser<'_> {
     }
 }
 
+fn binary(col: Expr, op: Operator, value: ScalarValue) -> Expr {
+    Expr::BinaryExpr(BinaryExpr::new(Box::new(col), op, Box::new(lit(value))))
+}
+
+/// A float comparison with IEEE 754 meaning. Arrow compares floats in total
+/// order, where NaN is above every number and -0.0 is below 0.0; Iceberg (like
+/// IEEE) says NaN compares false with everything and -0.0 equals 0.0.
+fn ieee_compare(col: Expr, op: Operator, value: ScalarValue) -> Expr {
+    let not_nan = || Expr::Not(Box::new(isnan(col.clone())));
+    if !is_zero(&value) {
+        return match op {
+            Operator::NotEq => binary(col, op, value),
+            _ => binary(col.clone(), op, value).and(not_nan()),
+        };
+    }
+    // In total order -0.0 < 0.0, so pick the zero that gives the IEEE answer.
+    let (neg, pos) = (negate(&abs_zero(&value)), abs_zero(&value));
+    match op {
+        Operator::Eq | Operator::NotEq => {
+            Expr::InList(InList::new(Box::new(col), vec![lit(neg), lit(pos)], op == Operator::NotEq))
+        }
+        Operator::Lt | Operator::GtEq => binary(col.clone(), op, neg).and(not_nan()),
+        _ => binary(col.clone(), op, pos).and(not_nan()),
+    }
+}
+
+fn is_zero(v: &ScalarValue) -> bool {
+    matches!(v, ScalarValue::Float32(Some(f)) if *f == 0.0) || matches!(v, ScalarValue::Float64(Some(f)) if *f == 0.0)
+}
+
+/// `+0.0` of the value's type.
+fn abs_zero(v: &ScalarValue) -> ScalarValue {
+    match v {
+        ScalarValue::Float32(_) => ScalarValue::Float32(Some(0.0)),
+        _ => ScalarValue::Float64(Some(0.0)),
+    }
+}
+
+fn negate(v: &ScalarValue) -> ScalarValue {
+    match v {
+        ScalarValue::Float32(Some(f)) => ScalarValue::Float32(Some(-f)),
+        ScalarValue::Float64(Some(f)) => ScalarValue::Float64(Some(-f)),
+        other => other.clone(),
+    }
+}
+
 /// A JSON literal as a value of the column's type, as the Iceberg REST spec
 /// writes them: numbers, strings for dates/times/decimals/uuids, hex for binary.
 fn literal(v: &Value, ty: &DataType, col: &Expr) -> Result<ScalarValue> {
@@ -152,7 +195,10 @@ fn literal(v: &Value, ty: &DataType, col: &Expr) -> Result<ScalarValue> {
         DataType::Int64 => ScalarValue::Int64(Some(int()?)),
         DataType::Float32 => ScalarValue::Float32(Some(float()? as f32)),
         DataType::Float64 => ScalarValue::Float64(Some(float()?)),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ScalarValue::Utf8(Some(text.ok_or_else(bad)?.to_string())),
+        DataType::Null => return Err(bad()),
+        DataType::Utf8 => ScalarValue::Utf8(Some(text.ok_or_else(bad)?.to_string())),
+        DataType::LargeUtf8 => ScalarValue::LargeUtf8(Some(text.ok_or_else(bad)?.to_string())),
+        DataType::Utf8View => ScalarValue::Utf8View(Some(text.ok_or_else(bad)?.to_string())),
         DataType::Decimal128(p, s) => {
             let raw = match v {
                 Value::Number(n) => n.to_string(),
@@ -207,9 +253,9 @@ fn literal(v: &Value, ty: &DataType, col: &Expr) -> Result<ScalarValue> {
             }
             ScalarValue::FixedSizeBinary(*n, Some(bytes))
         }
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
-            ScalarValue::Binary(Some(parse_hex(text.ok_or_else(bad)?).ok_or_else(bad)?))
-        }
+        DataType::Binary => ScalarValue::Binary(Some(parse_hex(text.ok_or_else(bad)?).ok_or_else(bad)?)),
+        DataType::LargeBinary => ScalarValue::LargeBinary(Some(parse_hex(text.ok_or_else(bad)?).ok_or_else(bad)?)),
+        DataType::BinaryView => ScalarValue::BinaryView(Some(parse_hex(text.ok_or_else(bad)?).ok_or_else(bad)?)),
         _ => return Err(CacheError::invalid(format!("column `{col}` of type {ty} cannot be filtered on"))),
     })
 }
@@ -291,9 +337,14 @@ use datafusion::common::tree_node::TreeNode;
 
 /// An Iceberg predicate implied by `filters`, for partition, manifest and file
 /// pruning. Conjuncts that do not translate exactly are left out.
-pub fn to_iceberg_predicate(filters: &[Expr], schema: &Schema) -> Predicate {
+///
+/// Conjuncts on `unprunable` columns are left out too: iceberg-rust reads a
+/// file's bounds in the column's current type, which is wrong for files written
+/// before a type promotion (an int bound read as a long).
+pub fn to_iceberg_predicate(filters: &[Expr], schema: &Schema, unprunable: &[String]) -> Predicate {
     prunable_conjuncts(filters, schema)
         .iter()
+        .filter(|e| e.column_refs().iter().all(|c| !unprunable.contains(&c.name)))
         .filter_map(translate)
         .fold(Predicate::AlwaysTrue, |acc, p| acc.and(p))
 }
@@ -434,6 +485,8 @@ mod tests {
         let s = schema();
         let e = parse_iceberg_json(&json!({"type": "gt", "term": "x", "value": 1.5}), &s).unwrap();
         assert!(e.to_string().contains("NOT isnan(x)"), "{e}");
+        let e = parse_iceberg_json(&json!({"type": "eq", "term": "x", "value": 0.0}), &s).unwrap();
+        assert_eq!(e.to_string(), "x IN ([Float64(-0), Float64(0)])");
         assert_eq!(prunable_conjuncts(&[e], &s).len(), 1); // only NOT isnan(x)
     }
 
@@ -446,7 +499,7 @@ mod tests {
             &s,
         )
         .unwrap();
-        let p = to_iceberg_predicate(&[f], &s);
+        let p = to_iceberg_predicate(&[f], &s, &[]);
         assert_eq!(p.to_string(), "(id = 3) AND (NOT (name STARTS WITH \"ab\"))");
         assert_eq!(parse_decimal("-1.5", 2), Some(-150));
         assert_eq!(parse_decimal("1.234", 2), None);

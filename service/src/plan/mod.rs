@@ -130,6 +130,22 @@ impl ResolvedTable {
     }
 }
 
+/// Columns whose type some older schema of the table had narrower (int before
+/// long, float before double, a smaller decimal).
+fn promoted_columns(resolved: &ResolvedTable) -> Vec<String> {
+    let metadata = resolved.table.metadata();
+    resolved
+        .iceberg_schema
+        .as_struct()
+        .fields()
+        .iter()
+        .filter(|f| {
+            metadata.schemas_iter().any(|old| old.field_by_id(f.id).is_some_and(|o| o.field_type != f.field_type))
+        })
+        .map(|f| f.name.clone())
+        .collect()
+}
+
 /// Resolves snapshots and plans splits; see the module docs.
 pub struct Planner {
     pub registry: Arc<TableRegistry>,
@@ -181,7 +197,7 @@ impl Planner {
     /// The splits a scan with `filters` must read.
     pub async fn plan(&self, resolved: &ResolvedTable, filters: &[Expr]) -> Result<Vec<Split>> {
         let Some(snapshot) = &resolved.snapshot else { return Ok(vec![]) };
-        let predicate = filter::to_iceberg_predicate(filters, &resolved.schema);
+        let predicate = filter::to_iceberg_predicate(filters, &resolved.schema, &promoted_columns(resolved));
         let tasks = match self.plan_files(resolved, snapshot.snapshot_id(), predicate.clone()).await {
             // A literal Iceberg cannot bind to the column type only loses pruning.
             Err(CacheError::InvalidArgument(m)) if predicate != Predicate::AlwaysTrue => {

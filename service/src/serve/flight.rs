@@ -75,8 +75,14 @@ fn arrow_status(e: arrow::error::ArrowError) -> Status {
     CacheError::from(e).into()
 }
 
+/// Parses JSON; errors name the field at fault (`malformed scan request: limit: ...`).
 fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| CacheError::invalid(format!("malformed {what}: {e}")))
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { String::new() } else { format!("{path}: ") };
+        CacheError::invalid(format!("malformed {what}: {at}{}", e.inner()))
+    })
 }
 
 /// Encodes batches as Flight data, with the schema first even when there are no rows.
