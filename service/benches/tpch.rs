@@ -624,14 +624,15 @@ fn main() -> Res<()> {
         // The table's data files, from the node's own plan of the whole table.
         invalidate().await?;
         let info: FlightInfo = conns.client(0).get_flight_info(FlightDescriptor::new_cmd(serde_json::to_vec(&json!({"table": TABLE}))?)).await?.into_inner();
+        let plan = {
+            let node = node.clone();
+            let request = ScanRequest { table: TABLE.into(), ..Default::default() };
+            server_handle.spawn(async move { node.plan_scan(&request).await.map_err(|e| e.to_string()) }).await??
+        };
         let mut files: Vec<String> = Vec::new();
-        for ep in &info.endpoint {
-            let t: Value = serde_json::from_slice(&ep.ticket.as_ref().ok_or("no ticket")?.ticket)?;
-            for part in t["split"]["parts"].as_array().ok_or("ticket without split parts")? {
-                let path = part["path"].as_str().ok_or("part without path")?.to_string();
-                if !files.contains(&path) {
-                    files.push(path);
-                }
+        for part in plan.tickets.iter().flat_map(|t| &t.split.parts) {
+            if !files.contains(&part.path) {
+                files.push(part.path.clone());
             }
         }
         let total_rows = info.total_records;
@@ -795,8 +796,10 @@ fn main() -> Res<()> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut md = String::new();
     md.push_str(&format!(
-        "Run {date} · TPC-H SF {sf} · {} · load average before the run {load_before} · arrow-cache {} · {reps} runs each, median\n\n",
+        "Run {date} · TPC-H SF {sf} · {} · load average before / after the run {load_before} / {} · arrow-cache {} · \
+         {reps} runs each, median\n\n",
         machine(),
+        load_average(),
         git_rev(&repo)
     ));
     md.push_str(&format!("```sh\n{cmd}\n```\n\n"));
@@ -809,15 +812,15 @@ fn main() -> Res<()> {
     for m in &rows_out {
         let over_flight = m.outcome.wire_bytes > 0;
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.1} M | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             m.label,
             ms(m.median()),
             ms(m.min()),
             m.outcome.rows,
             if over_flight { m.outcome.endpoints.to_string() } else { "–".into() },
             if m.outcome.plan > Duration::ZERO { ms(m.outcome.plan) } else { "–".into() },
-            m.rows_per_s() / 1e6,
-            m.mb_per_s().map(|v| format!("{v:.0}")).unwrap_or_else(|| "–".into()),
+            if m.outcome.rows >= 1000 { format!("{:.1} M", m.rows_per_s() / 1e6) } else { "–".into() },
+            m.mb_per_s().filter(|_| m.outcome.rows >= 1000).map(|v| format!("{v:.0}")).unwrap_or_else(|| "–".into()),
         ));
     }
     if !diagnostics.is_empty() {

@@ -83,8 +83,7 @@ impl ObjectStores {
         } else if matches!(url.scheme(), "s3" | "s3a" | "gs" | "abfs" | "abfss" | "az" | "adl" | "azure") {
             // `scheme://bucket/key`: object_store paths are keys as written.
             let rest = location.split_once("://").map(|(_, r)| r).unwrap_or_default();
-            // `Path::from` escapes `%` itself, so the key reaches the store unchanged.
-            path = Path::from(rest.split_once('/').map(|(_, k)| k).unwrap_or_default());
+            path = Path::parse(rest.split_once('/').map(|(_, k)| k).unwrap_or_default()).map_err(bad)?;
         }
         if let Some(existing) = self.stores.read().expect("store map poisoned").get(&key) {
             return Ok((existing.clone(), path));
