@@ -52,7 +52,17 @@ impl TableRegistry {
         let catalog: Option<Arc<dyn Catalog>> = match config.catalog_type {
             CatalogType::None => None,
             CatalogType::Sql => {
-                props.insert("uri".into(), sql_uri(&uri)?);
+                let sql = sql_uri(&uri)?;
+                // Name the missing file plainly rather than pass on sqlx's "unable to open database file".
+                if let Some(file) = sql.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p)) {
+                    if !std::path::Path::new(file).exists() {
+                        return Err(CacheError::config(
+                            "cache_node.storage.iceberg.catalog_uri",
+                            format!("SQLite catalog file `{file}` does not exist"),
+                        ));
+                    }
+                }
+                props.insert("uri".into(), sql);
                 let catalog = SqlCatalogBuilder::default()
                     .with_storage_factory(factory)
                     .load(&config.catalog_name, props)
@@ -197,15 +207,7 @@ pub fn sql_uri(uri: &str) -> Result<String> {
     let uri = uri.strip_prefix("jdbc:").unwrap_or(uri);
     if let Some(rest) = uri.strip_prefix("sqlite:") {
         let path = rest.trim_start_matches("file:").trim_start_matches('/');
-        let path = format!("/{path}");
-        let file = path.split('?').next().unwrap_or(&path);
-        if !std::path::Path::new(file).exists() {
-            return Err(CacheError::config(
-                "cache_node.storage.iceberg.catalog_uri",
-                format!("SQLite catalog file `{file}` does not exist"),
-            ));
-        }
-        return Ok(format!("sqlite://{path}"));
+        return Ok(format!("sqlite:///{path}"));
     }
     for scheme in ["postgresql", "postgres", "mysql"] {
         if let Some(rest) = uri.strip_prefix(scheme) {

@@ -3,7 +3,11 @@
 //!
 //! ```
 //! use arrow_cache::config::Config;
-//! let cfg = Config::from_yaml("cache_node:\n  memory:\n    total_memory: 512MiB\n").unwrap();
+//! let yaml = "cache_node:
+//!   memory: {total_memory: 512MiB}
+//!   storage: {iceberg: {catalog_type: rest, catalog_uri: 'http://rest:8181'}}
+//! ";
+//! let cfg = Config::from_yaml(yaml).unwrap();
 //! assert_eq!(cfg.memory.total_memory.0, 512 * 1024 * 1024);
 //! assert_eq!(cfg.networking.flight_port, 8815);
 //! assert!(Config::from_yaml("cache_node:\n  memroy: {}\n").unwrap_err().to_string().contains("memroy"));
@@ -24,8 +28,8 @@ struct ConfigFile {
     cache_node: Config,
 }
 
-/// Everything a node needs to start. Defaults make `Config::default()` a valid
-/// single node that listens on the contract's ports.
+/// Everything a node needs to start. Every setting has a default (the contract's
+/// ports, 4 GiB of memory, LRU) except where the tables come from.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {

@@ -32,6 +32,18 @@ def binary() -> str:
     return os.path.abspath(path)
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate, then kill if it does not exit within 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def free_port() -> int:
     # Bind-then-close: another process could take the port in between, which is rare enough
     # on a test machine and is reported clearly when the node fails to start.
@@ -151,14 +163,8 @@ class Node:
         if self._client is not None:
             self._client.close()
             self._client = None
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def assert_alive(self) -> None:
         assert self.proc is not None and self.proc.poll() is None, (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 
-from .node import free_port, tail, wait_http_ok
+from .node import free_port, stop_process, tail, wait_http_ok
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
@@ -30,13 +30,7 @@ class S3Server:
         self.client().create_bucket(Bucket=name)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 def start_moto(workdir: Path) -> S3Server:
