@@ -164,3 +164,87 @@ impl EqualityDeletes {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use arrow::array::{Int32Array, Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use object_store::ObjectStore;
+    use object_store::local::LocalFileSystem;
+    use object_store::path::Path;
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+    use crate::load::footer::FIELD_ID_KEY;
+
+    fn field(name: &str, ty: DataType, id: i32) -> Field {
+        Field::new(name, ty, true).with_metadata(HashMap::from([(FIELD_ID_KEY.to_string(), id.to_string())]))
+    }
+
+    /// Writes `batch` as Parquet and decodes it as a delete file of `kind`.
+    async fn delete_set(dir: &std::path::Path, batch: RecordBatch, kind: DeleteKind) -> DeleteSet {
+        let file = dir.join("deletes.parquet");
+        let mut writer = ArrowWriter::try_new(std::fs::File::create(&file).unwrap(), batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new());
+        let path = Path::from_absolute_path(&file).unwrap();
+        let mut reader = ParquetObjectReader::new(store.clone(), path.clone());
+        let footer = Arc::new(Footer::load(&mut reader, file.display().to_string().into()).await.unwrap());
+        DeleteSet::load(ParquetObjectReader::new(store, path), footer, kind).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn positional_deletes_clear_their_rows_only() {
+        let dir = tempdir();
+        let schema = Arc::new(Schema::new(vec![
+            field("file_path", DataType::Utf8, FILE_PATH_FIELD_ID),
+            field("pos", DataType::Int64, POS_FIELD_ID),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec!["s3://b/a.parquet", "s3://b/a.parquet", "s3://b/other.parquet", "s3://b/a.parquet"])),
+                Arc::new(Int64Array::from(vec![1, 12, 2, 10])),
+            ],
+        )
+        .unwrap();
+        let DeleteSet::Positional(p) = delete_set(&dir, batch, DeleteKind::Position).await else { panic!("positional") };
+        // Rows 10..15 of a.parquet (a second row group starting at row 10).
+        let mut keep = vec![true; 5];
+        p.apply("s3://b/a.parquet", 10, &mut keep);
+        assert_eq!(keep, [false, true, false, true, true]);
+        let mut keep = vec![true; 3];
+        p.apply("s3://b/a.parquet", 0, &mut keep);
+        assert_eq!(keep, [true, false, true]);
+        let mut keep = vec![true; 3];
+        p.apply("s3://b/unrelated.parquet", 0, &mut keep);
+        assert_eq!(keep, [true; 3]);
+    }
+
+    #[tokio::test]
+    async fn equality_deletes_match_keys_including_null_and_promoted_types() {
+        let dir = tempdir();
+        let schema = Arc::new(Schema::new(vec![field("id", DataType::Int32, 1), field("name", DataType::Utf8, 2)]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int32Array::from(vec![Some(1), Some(3), None])), Arc::new(StringArray::from(vec![Some("a"), Some("c"), Some("z")]))],
+        )
+        .unwrap();
+        let DeleteSet::Equality(eq) = delete_set(&dir, batch, DeleteKind::Equality(vec![1, 2])).await else { panic!("equality") };
+        // The data's `id` was promoted to long since the delete file was written.
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(1), Some(3), None, None]));
+        let names: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), Some("b"), Some("c"), Some("z"), Some("a")]));
+        let mut keep = vec![true; 5];
+        eq.apply(&[ids, names], &mut keep).unwrap();
+        assert_eq!(keep, [false, true, false, false, true]);
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("arrow-cache-deletes-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
