@@ -75,8 +75,14 @@ impl Node {
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
         let mut rx = stop_rx.clone();
+        // Small responses (FlightInfo, the last batch) must not wait on Nagle's algorithm.
+        let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(flight), |conn| {
+            conn.inspect(|c| {
+                let _ = c.set_nodelay(true);
+            })
+        });
         let flight_server = tonic::transport::Server::builder().add_service(service).serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(flight),
+            incoming,
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             },

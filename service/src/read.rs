@@ -16,7 +16,7 @@ use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::{Column as DfColumn, DFSchema, ScalarValue};
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::Expr;
-use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::physical_optimizer::pruning::PruningPredicate;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -40,7 +40,8 @@ pub struct ScanSpec {
     needed_schema: SchemaRef,
     /// Positions of the output columns within `needed`.
     output: Vec<usize>,
-    filter: Option<Arc<dyn PhysicalExpr>>,
+    /// The filter's conjuncts, each evaluated on its own (see `read_row_group`).
+    filters: Vec<Arc<dyn PhysicalExpr>>,
     pruning: Option<PruningPredicate>,
     pub limit: Option<usize>,
 }
@@ -61,10 +62,12 @@ impl ScanSpec {
         needed.dedup();
         let needed_schema = Arc::new(schema.project(&needed)?);
         let output = projection.iter().map(|p| needed.binary_search(p).expect("projection is needed")).collect();
-        let filter = match conjunction(filters.iter().cloned()) {
-            Some(e) => Some(create_physical_expr(&e, &DFSchema::try_from(needed_schema.as_ref().clone())?, &props)?),
-            None => None,
-        };
+        let needed_df = DFSchema::try_from(needed_schema.as_ref().clone())?;
+        let conjuncts = filters
+            .iter()
+            .flat_map(split_conjunction)
+            .map(|e| create_physical_expr(e, &needed_df, &props))
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
         let pruning = match conjunction(prunable_conjuncts(filters, &schema)) {
             Some(e) => {
                 let phys = create_physical_expr(&e, &df_schema, &props)?;
@@ -73,7 +76,7 @@ impl ScanSpec {
             }
             None => None,
         };
-        Ok(Self { table: table.into(), schema, projection, needed_schema, output, filter, pruning, limit })
+        Ok(Self { table: table.into(), schema, projection, needed_schema, output, filters: conjuncts, pruning, limit })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -173,10 +176,22 @@ impl PartContext {
         // `count(*)` reads no column at all: the batch is just a row count.
         let options = RecordBatchOptions::new().with_row_count(Some(self.footer.row_group_rows(rg)));
         let batch = RecordBatch::try_new_with_options(spec.needed_schema.clone(), columns, &options)?;
-        let mut mask = match &spec.filter {
-            Some(f) => Some(to_mask(f.evaluate(&batch)?.into_array(batch.num_rows())?)?),
-            None => None,
-        };
+        // Conjunct by conjunct, and-ing the masks: a DataFusion AND of a selective
+        // conjunct copies every column down to its rows before evaluating the rest,
+        // which costs more than evaluating each on the whole batch.
+        let mut mask: Option<BooleanArray> = None;
+        for f in &spec.filters {
+            let m = to_mask(f.evaluate(&batch)?.into_array(batch.num_rows())?)?;
+            let m = match mask {
+                Some(prev) => and(&prev, &m)?,
+                None => m,
+            };
+            let none_left = m.true_count() == 0;
+            mask = Some(m);
+            if none_left {
+                break;
+            }
+        }
         if !self.deletes.is_empty() {
             let keep = self.deleted_rows(rg, &batch).await?;
             mask = Some(match mask {
@@ -186,6 +201,8 @@ impl PartContext {
         }
         let projected = batch.project(&spec.output)?;
         Ok(match mask {
+            // Most row groups of a broad filter pass whole: keep the cached arrays, copy nothing.
+            Some(m) if m.null_count() == 0 && m.true_count() == m.len() => projected,
             Some(m) => filter_record_batch(&projected, &m)?,
             None => projected,
         })
