@@ -70,27 +70,37 @@ impl ObjectStores {
     pub fn resolve(&self, location: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
         let url = to_url(location)?;
         let key = format!("{}://{}", url.scheme(), url.authority());
-        let (store, mut path) = object_store::parse_url_opts(&url, self.options.iter().cloned())
-            .map_err(|e| CacheError::unavailable(format!("object store for `{location}`"), e))?;
-        // Iceberg writers put paths into metadata verbatim: a `%` is part of the
-        // file name or object key, not the start of an escape (pyiceberg writes
-        // partition directories like `region=%C3%A9`), so never percent-decode.
-        let bad = |e: object_store::path::Error| CacheError::invalid(format!("`{location}` is not a valid path: {e}"));
-        if url.scheme() == "file" {
-            let raw = location.trim_start_matches("file:").trim_start_matches("//");
-            let raw = if raw.starts_with('/') { raw.to_string() } else { format!("/{raw}") };
-            path = Path::from_absolute_path(&raw).map_err(bad)?;
-        } else if matches!(url.scheme(), "s3" | "s3a" | "gs" | "abfs" | "abfss" | "az" | "adl" | "azure") {
-            // `scheme://bucket/key`: object_store paths are keys as written.
-            let rest = location.split_once("://").map(|(_, r)| r).unwrap_or_default();
-            path = Path::parse(rest.split_once('/').map(|(_, k)| k).unwrap_or_default()).map_err(bad)?;
-        }
+        let path = object_path(location, &url)?;
         if let Some(existing) = self.stores.read().expect("store map poisoned").get(&key) {
             return Ok((existing.clone(), path));
         }
-        let store: Arc<dyn ObjectStore> = Arc::from(store);
+        // Building a client is costly (HTTP pools, credentials): once per bucket.
+        let (store, _) = object_store::parse_url_opts(&url, self.options.iter().cloned())
+            .map_err(|e| CacheError::unavailable(format!("object store for `{location}`"), e))?;
         let mut stores = self.stores.write().expect("store map poisoned");
-        Ok((stores.entry(key).or_insert(store).clone(), path))
+        Ok((stores.entry(key).or_insert_with(|| Arc::from(store)).clone(), path))
+    }
+}
+
+/// The object's path inside its store.
+///
+/// Iceberg writers put paths into metadata verbatim: a `%` is part of the file
+/// name or object key, not the start of an escape (pyiceberg writes partition
+/// directories like `region=%C3%A9`), so nothing is percent-decoded.
+fn object_path(location: &str, url: &Url) -> Result<Path> {
+    let bad = |e: object_store::path::Error| CacheError::invalid(format!("`{location}` is not a valid path: {e}"));
+    match url.scheme() {
+        "file" => {
+            let raw = location.trim_start_matches("file:").trim_start_matches("//");
+            let raw = if raw.starts_with('/') { raw.to_string() } else { format!("/{raw}") };
+            Path::from_absolute_path(&raw).map_err(bad)
+        }
+        "s3" | "s3a" | "gs" | "abfs" | "abfss" | "az" | "adl" | "azure" => {
+            // `scheme://bucket/key`: object_store paths are keys as written.
+            let rest = location.split_once("://").map(|(_, r)| r).unwrap_or_default();
+            Path::parse(rest.split_once('/').map(|(_, k)| k).unwrap_or_default()).map_err(bad)
+        }
+        _ => Path::from_url_path(url.path()).map_err(bad),
     }
 }
 

@@ -89,19 +89,20 @@ impl Loader {
     }
 
     fn reader(&self, file: &FileRef<'_>) -> Result<ParquetObjectReader> {
-        let (store, path) = self.stores.resolve(file.path)?;
-        let reader = ParquetObjectReader::new(store, path);
-        Ok(if file.size > 0 { reader.with_file_size(file.size) } else { reader })
+        reader(&self.stores, file.path, file.size)
     }
 
     /// The file's Parquet footer, decoded once and cached in the index pool.
     pub async fn footer(&self, file: &FileRef<'_>, owner: &Owner) -> Result<Arc<Footer>> {
-        let mut reader = self.reader(file)?;
         let path: Arc<str> = file.path.into();
         let key: Arc<str> = format!("footer:{path}").into();
+        let (stores, size) = (self.stores.clone(), file.size);
         let entry = self
             .index
-            .get_or_load(key, owner, move || async move { Ok(IndexEntry::Footer(Arc::new(Footer::load(&mut reader, path).await?))) })
+            .get_or_load(key, owner, move || async move {
+                let mut reader = reader(&stores, &path, size)?;
+                Ok(IndexEntry::Footer(Arc::new(Footer::load(&mut reader, path).await?)))
+            })
             .await?;
         match entry {
             IndexEntry::Footer(f) => Ok(f),
@@ -126,12 +127,14 @@ impl Loader {
             return Ok(new_null_array(field.data_type(), rows));
         };
         let key = ColumnKey { file: file.path.into(), row_group, field_id };
-        let reader = self.reader(file)?;
+        // Only a miss opens a reader.
+        let (stores, path, size) = (self.stores.clone(), key.file.clone(), file.size);
         let footer = footer.clone();
         let target = field.clone();
         let column = self
             .columns
             .get_or_load(key, owner, move || async move {
+                let reader = reader(&stores, &path, size)?;
                 let array = read_column(reader, &footer, row_group, root).await?;
                 Ok(Column(conform(array, &target, &footer.path)?))
             })
@@ -156,6 +159,12 @@ impl Loader {
             IndexEntry::Footer(_) => Err(CacheError::internal("index entry kind mismatch (deletes)")),
         }
     }
+}
+
+fn reader(stores: &ObjectStores, path: &str, size: u64) -> Result<ParquetObjectReader> {
+    let (store, path) = stores.resolve(path)?;
+    let reader = ParquetObjectReader::new(store, path);
+    Ok(if size > 0 { reader.with_file_size(size) } else { reader })
 }
 
 /// Decodes one root column of one row group into a single array.
