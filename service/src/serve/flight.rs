@@ -48,26 +48,26 @@ pub const ACTIONS: [(&str, &str); 5] = [
 ];
 
 /// What a ticket or command is.
-enum Request_ {
+enum Incoming {
     FlightSql,
     Scan,
     Sql(String),
 }
 
-fn classify(bytes: &[u8]) -> Result<Request_> {
+fn classify(bytes: &[u8]) -> Result<Incoming> {
     if let Ok(any) = Any::decode(bytes) {
         if any.type_url.starts_with(FLIGHT_SQL_TYPE_PREFIX) {
-            return Ok(Request_::FlightSql);
+            return Ok(Incoming::FlightSql);
         }
     }
     let text = std::str::from_utf8(bytes).map_err(|_| CacheError::invalid("the ticket is neither UTF-8 SQL, JSON nor a Flight SQL command"))?;
     let text = text.trim_start();
     if text.starts_with('{') {
-        Ok(Request_::Scan)
+        Ok(Incoming::Scan)
     } else if text.is_empty() {
         Err(CacheError::invalid("empty ticket: send SQL text or a scan request"))
     } else {
-        Ok(Request_::Sql(text.to_string()))
+        Ok(Incoming::Sql(text.to_string()))
     }
 }
 
@@ -141,10 +141,7 @@ impl FlightFront {
             "refresh" => self.node.refresh(&body()?).await,
             "warm" => self.node.warm(&body()?).await,
             "cluster_status" => Ok(self.node.cluster_status()),
-            other => Err(CacheError::invalid(format!(
-                "unknown action `{other}`; actions are {:?}",
-                ACTIONS.iter().map(|a| a.0).collect::<Vec<_>>()
-            ))),
+            other => Err(CacheError::internal(format!("action `{other}` is listed but not handled"))),
         }
     }
 }
@@ -197,12 +194,12 @@ impl FlightService for FlightFront {
             return Ok(Response::new(self.scan_info(descriptor, ScanRequest { table, ..Default::default() }).await?));
         }
         match classify(&descriptor.cmd)? {
-            Request_::FlightSql => self.flight_sql.get_flight_info(request).await,
-            Request_::Scan => {
+            Incoming::FlightSql => self.flight_sql.get_flight_info(request).await,
+            Incoming::Scan => {
                 let scan: ScanRequest = parse_json(&descriptor.cmd, "scan request")?;
                 Ok(Response::new(self.scan_info(descriptor, scan).await?))
             }
-            Request_::Sql(sql) => Ok(Response::new(self.sql_info(descriptor, sql).await?)),
+            Incoming::Sql(sql) => Ok(Response::new(self.sql_info(descriptor, sql).await?)),
         }
     }
 
@@ -221,8 +218,8 @@ impl FlightService for FlightFront {
     async fn do_get(&self, request: Request<Ticket>) -> Result<Response<Self::DoGetStream>, Status> {
         let bytes = request.get_ref().ticket.clone();
         match classify(&bytes)? {
-            Request_::FlightSql => self.flight_sql.do_get(request).await,
-            Request_::Scan => {
+            Incoming::FlightSql => self.flight_sql.do_get(request).await,
+            Incoming::Scan => {
                 let ticket: ScanTicket = match serde_json::from_slice(&bytes) {
                     Ok(t) => t,
                     // A scan request used as a ticket reads the whole plan as one stream.
@@ -243,7 +240,7 @@ impl FlightService for FlightFront {
                 let (schema, stream) = self.node.read_ticket(ticket).await?;
                 Ok(Response::new(encode(schema, stream)))
             }
-            Request_::Sql(sql) => Ok(Response::new(self.run_sql(&sql).await?)),
+            Incoming::Sql(sql) => Ok(Response::new(self.run_sql(&sql).await?)),
         }
     }
 
@@ -262,7 +259,12 @@ impl FlightService for FlightFront {
         if action.r#type.starts_with("CreatePreparedStatement") || action.r#type.starts_with("ClosePreparedStatement") {
             return self.flight_sql.do_action(request).await;
         }
-        Err(self.action(action).await.expect_err("unknown action").into())
+        Err(CacheError::invalid(format!(
+            "unknown action `{}`; actions are {:?}",
+            action.r#type,
+            ACTIONS.iter().map(|a| a.0).collect::<Vec<_>>()
+        ))
+        .into())
     }
 
     async fn list_actions(&self, _request: Request<Empty>) -> Result<Response<Self::ListActionsStream>, Status> {
