@@ -20,6 +20,7 @@
 
 use arrow::datatypes::{DataType, Schema, TimeUnit};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::expr::{InList, Like, ScalarFunction};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, lit};
@@ -333,7 +334,6 @@ fn has_float_ordering(e: &Expr, schema: &Schema) -> bool {
     found
 }
 
-use datafusion::common::tree_node::TreeNode;
 
 /// An Iceberg predicate implied by `filters`, for partition, manifest and file
 /// pruning. Conjuncts that do not translate exactly are left out.

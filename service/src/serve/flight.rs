@@ -316,9 +316,6 @@ impl FlightSqlFront {
             .collect())
     }
 
-    fn catalog_name(&self) -> String {
-        self.sql.session().state().config().options().catalog.default_catalog.clone()
-    }
 }
 
 #[tonic::async_trait]
@@ -352,7 +349,7 @@ impl FlightSqlService for FlightSqlFront {
 
     async fn do_get_catalogs(&self, query: CommandGetCatalogs, _request: Request<Ticket>) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let mut builder = query.into_builder();
-        builder.append(self.catalog_name());
+        builder.append(SqlEngine::catalog_name());
         Ok(Self::one_batch(builder.schema(), builder.build()))
     }
 
@@ -362,7 +359,7 @@ impl FlightSqlService for FlightSqlFront {
     }
 
     async fn do_get_schemas(&self, query: CommandGetDbSchemas, _request: Request<Ticket>) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let catalog = self.catalog_name();
+        let catalog = SqlEngine::catalog_name();
         let mut namespaces: Vec<String> = self.tables().await?.into_iter().map(|(ns, _)| ns).collect();
         namespaces.dedup();
         let mut builder = query.into_builder();
@@ -378,7 +375,7 @@ impl FlightSqlService for FlightSqlFront {
     }
 
     async fn do_get_tables(&self, query: CommandGetTables, _request: Request<Ticket>) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let catalog = self.catalog_name();
+        let catalog = SqlEngine::catalog_name();
         let include_schema = query.include_schema;
         let mut builder = query.into_builder();
         for (ns, table) in self.tables().await? {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use datafusion::logical_expr::Expr;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
@@ -43,8 +44,8 @@ impl Node {
     /// Plans a scan request into split tickets.
     pub async fn plan_scan(&self, request: &ScanRequest) -> Result<PlannedScan> {
         let resolved = self.planner.resolve(&request.table, request.snapshot()?).await?;
-        let spec = self.scan_spec(&resolved, request.columns.clone(), request.filter.as_ref(), request.limit)?;
-        let filters: Vec<_> = request.filter.iter().map(|f| parse_iceberg_json(f, &resolved.schema)).collect::<Result<_>>()?;
+        let filters = parse_filter(&resolved, request.filter.as_ref())?;
+        let spec = self.scan_spec(&resolved, request.columns.clone(), &filters, request.limit)?;
         let mut splits = self.planner.plan(&resolved, &filters).await?;
         // A limit is cheapest read front to back by one stream.
         if request.limit.is_some() && splits.len() > 1 {
@@ -79,10 +80,11 @@ impl Node {
         let resolved = self.planner.resolve(&ticket.table, selector).await?;
         if ticket.snapshot_id.is_none() {
             // The table had no snapshot when planned: it had no rows.
-            let spec = self.scan_spec(&resolved, Some(ticket.columns), None, None)?;
+            let spec = self.scan_spec(&resolved, Some(ticket.columns), &[], None)?;
             return Ok((spec.output_schema(), Box::pin(futures::stream::empty())));
         }
-        let spec = Arc::new(self.scan_spec(&resolved, Some(ticket.columns), ticket.filter.as_ref(), ticket.limit)?);
+        let filters = parse_filter(&resolved, ticket.filter.as_ref())?;
+        let spec = Arc::new(self.scan_spec(&resolved, Some(ticket.columns), &filters, ticket.limit)?);
         Ok((spec.output_schema(), self.reader.read(spec, ticket.split)))
     }
 
@@ -90,7 +92,7 @@ impl Node {
         &self,
         resolved: &ResolvedTable,
         columns: Option<Vec<String>>,
-        filter: Option<&serde_json::Value>,
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<ScanSpec> {
         let schema = &resolved.schema;
@@ -106,7 +108,11 @@ impl Node {
                 })
                 .collect::<Result<Vec<_>>>()?,
         };
-        let filters: Vec<_> = filter.iter().map(|f| parse_iceberg_json(f, schema)).collect::<Result<_>>()?;
-        ScanSpec::new(&resolved.name, schema.clone(), projection, &filters, limit)
+        ScanSpec::new(&resolved.name, schema.clone(), projection, filters, limit)
     }
+}
+
+/// The request's Iceberg expression, typed by the table's columns.
+fn parse_filter(resolved: &ResolvedTable, filter: Option<&serde_json::Value>) -> Result<Vec<Expr>> {
+    filter.iter().map(|f| parse_iceberg_json(f, &resolved.schema)).collect()
 }

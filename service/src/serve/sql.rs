@@ -47,8 +47,13 @@ impl SqlEngine {
             .with_information_schema(false);
         let ctx = SessionContext::new_with_config(config);
         let catalog = Arc::new(IcebergCatalog { node: self.node.clone() });
-        ctx.register_catalog(ctx.state().config().options().catalog.default_catalog.clone(), catalog);
+        ctx.register_catalog(Self::catalog_name(), catalog);
         ctx
+    }
+
+    /// The name SQL and Flight SQL clients see the node's catalog under (DataFusion's default).
+    pub fn catalog_name() -> String {
+        SessionConfig::new().options().catalog.default_catalog.clone()
     }
 
     /// Plans `sql`; the stream runs it.
