@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetObjectReader;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
 use crate::error::{CacheError, Result};
 
@@ -34,8 +34,11 @@ pub struct Footer {
 impl Footer {
     pub async fn load(reader: &mut ParquetObjectReader, path: Arc<str>) -> Result<Self> {
         // Iceberg types come from the table schema; the writer's Arrow hints
-        // (large strings, dictionary types) would only cost casts.
-        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        // (large strings, dictionary types) would only cost casts. The page
+        // index, where the writer wrote one, lets reads skip pages.
+        let options = ArrowReaderOptions::new()
+            .with_skip_arrow_metadata(true)
+            .with_page_index_policy(PageIndexPolicy::Optional);
         let reader_metadata = ArrowReaderMetadata::load_async(reader, options).await.map_err(|e| match e {
             parquet::errors::ParquetError::External(inner) => CacheError::unavailable(format!("reading `{path}`"), inner),
             other => CacheError::CorruptFile { path: path.to_string(), message: other.to_string() },

@@ -22,7 +22,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
 
 pub use deletes::{DeleteSet, EqualityDeletes, PositionalDeletes};
-pub use footer::{Footer, field_id_of};
+pub use footer::{FIELD_ID_KEY, Footer, field_id_of};
 
 use crate::cache::{Cache, Owner, Weigh};
 use crate::config::{Config, EvictionPolicy};

@@ -53,6 +53,17 @@ pub fn render(node: &Node) -> prometheus::Result<String> {
             registry.register(Box::new(c))?;
         }
     }
+    let skipped = &node.reader.skipped;
+    for (name, help, counter) in [
+        ("row_groups_read_total", "row groups read after skipping", &skipped.row_groups_read),
+        ("row_groups_skipped_by_stats_total", "row groups skipped by their min/max statistics", &skipped.row_groups_skipped_by_stats),
+        ("row_groups_skipped_by_page_index_total", "row groups skipped because no page can match", &skipped.row_groups_skipped_by_page_index),
+        ("rows_skipped_by_page_index_total", "rows of read row groups ruled out by the page index", &skipped.rows_skipped_by_page_index),
+    ] {
+        let c = IntCounter::new(format!("arrow_cache_{name}"), format!("scans: {help}"))?;
+        c.inc_by(counter.load(std::sync::atomic::Ordering::Relaxed));
+        registry.register(Box::new(c))?;
+    }
     let mut out = Vec::new();
     TextEncoder::new().encode(&registry.gather(), &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())

@@ -1,30 +1,40 @@
 //! Reading a split: cached columns in, filtered and projected batches out.
 //!
-//! For each row group of each file part: skip it if its statistics rule the
-//! filter out; fetch the needed columns through the cache (loading what is
-//! missing, one column chunk at a time, concurrently); drop deleted rows; keep
-//! the rows where the filter is TRUE; project. With no filter and no deletes a
-//! warm read is zero-copy: the batch is made of the cached arrays themselves.
+//! For each row group of each file part: skip it if its statistics, or its
+//! page index, rule the filter out; fetch the needed columns through the cache
+//! (loading what is missing, one column chunk at a time, concurrently); drop
+//! deleted rows and the pages the page index rules out; keep the rows where the
+//! filter is TRUE; project. With no filter and no deletes a warm read is
+//! zero-copy: the batch is made of the cached arrays themselves.
+//!
+//! Cache entries are whole column chunks, so a page the index rules out is
+//! still loaded on a miss (the next query's filter may need it); the index
+//! saves the filter evaluation and copying of those rows, and whole row groups
+//! where no page can match are never loaded at all.
 
-use std::collections::HashSet;
+mod prune;
+
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
-use arrow::compute::{and, filter_record_batch};
-use arrow::datatypes::{FieldRef, Schema, SchemaRef};
-use datafusion::common::pruning::PruningStatistics;
-use datafusion::common::{Column as DfColumn, DFSchema, ScalarValue};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
+use arrow::array::BooleanBufferBuilder;
+use arrow::compute::{and, filter, filter_record_batch};
+use arrow::datatypes::{FieldRef, SchemaRef};
+use datafusion::common::DFSchema;
+use datafusion::datasource::physical_plan::parquet::RowGroupAccess;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::physical_optimizer::pruning::PruningPredicate;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use parquet::arrow::arrow_reader::RowSelection;
 
 use crate::cache::Owner;
 use crate::error::{CacheError, Result};
 use crate::load::{DeleteSet, Footer, Loader, field_id_of};
+use prune::{PageFilter, RowGroupStats};
 use crate::load::deletes_kind;
 use crate::plan::filter::prunable_conjuncts;
 use crate::plan::{FilePart, Split};
@@ -43,6 +53,7 @@ pub struct ScanSpec {
     /// The filter's conjuncts, each evaluated on its own (see `read_row_group`).
     filters: Vec<Arc<dyn PhysicalExpr>>,
     pruning: Option<PruningPredicate>,
+    pages: PageFilter,
     pub limit: Option<usize>,
 }
 
@@ -68,7 +79,9 @@ impl ScanSpec {
             .flat_map(split_conjunction)
             .map(|e| create_physical_expr(e, &needed_df, &props))
             .collect::<datafusion::error::Result<Vec<_>>>()?;
-        let pruning = match conjunction(prunable_conjuncts(filters, &schema)) {
+        let prunable = prunable_conjuncts(filters, &schema);
+        let pages = PageFilter::new(prunable.clone());
+        let pruning = match conjunction(prunable) {
             Some(e) => {
                 let phys = create_physical_expr(&e, &df_schema, &props)?;
                 // A filter the pruner cannot reason about just prunes nothing.
@@ -76,7 +89,7 @@ impl ScanSpec {
             }
             None => None,
         };
-        Ok(Self { table: table.into(), schema, projection, needed_schema, output, filters: conjuncts, pruning, limit })
+        Ok(Self { table: table.into(), schema, projection, needed_schema, output, filters: conjuncts, pruning, pages, limit })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -84,15 +97,35 @@ impl ScanSpec {
     }
 }
 
+/// What statistics saved, counted over the node's life (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct SkipCounters {
+    /// Row groups read, after skipping.
+    pub row_groups_read: AtomicU64,
+    /// Row groups skipped by their row-group statistics.
+    pub row_groups_skipped_by_stats: AtomicU64,
+    /// Row groups skipped because no page of theirs can match.
+    pub row_groups_skipped_by_page_index: AtomicU64,
+    /// Rows of read row groups that the page index ruled out.
+    pub rows_skipped_by_page_index: AtomicU64,
+}
+
+impl SkipCounters {
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
 /// Reads splits through the loader's caches.
 #[derive(Clone)]
 pub struct SplitReader {
     loader: Arc<Loader>,
+    pub skipped: Arc<SkipCounters>,
 }
 
 impl SplitReader {
     pub fn new(loader: Arc<Loader>) -> Self {
-        Self { loader }
+        Self { loader, skipped: Arc::default() }
     }
 
     /// The batches of `split`, filtered and projected by `spec`.
@@ -132,11 +165,28 @@ impl SplitReader {
                 None => vec![true; end.saturating_sub(first)],
             };
             let groups: Vec<usize> = (first..end).zip(keep).filter(|(_, k)| *k).map(|(rg, _)| rg).collect();
+            let counters = &self.skipped;
+            SkipCounters::add(&counters.row_groups_skipped_by_stats, end.saturating_sub(first) - groups.len());
+            let mut reads = Vec::with_capacity(groups.len());
+            for (rg, access) in groups.iter().zip(spec.pages.access(&footer, &spec.schema, &groups)) {
+                match access {
+                    RowGroupAccess::Skip => SkipCounters::add(&counters.row_groups_skipped_by_page_index, 1),
+                    RowGroupAccess::Scan => reads.push((*rg, None)),
+                    RowGroupAccess::Selection(s) if !s.selects_any() => {
+                        SkipCounters::add(&counters.row_groups_skipped_by_page_index, 1)
+                    }
+                    RowGroupAccess::Selection(s) => {
+                        SkipCounters::add(&counters.rows_skipped_by_page_index, s.skipped_row_count());
+                        reads.push((*rg, Some(s)));
+                    }
+                }
+            }
+            SkipCounters::add(&counters.row_groups_read, reads.len());
             let ctx = Arc::new(PartContext { reader: self, spec, part, footer, deletes, owner });
             // Decode the next row group while the current one is sent.
             let prefetch = if limit.is_some() { 1 } else { 2 };
             Ok::<_, CacheError>(
-                stream::iter(groups).map(move |rg| ctx.clone().read_row_group(rg)).buffered(prefetch),
+                stream::iter(reads).map(move |(rg, pages)| ctx.clone().read_row_group(rg, pages)).buffered(prefetch),
             )
         })
         .try_flatten()
@@ -167,7 +217,9 @@ impl PartContext {
         self.reader.loader.column(&self.part.file(), &self.footer, rg, field, &self.owner).await
     }
 
-    async fn read_row_group(self: Arc<Self>, rg: usize) -> Result<RecordBatch> {
+    /// Row group `rg`, filtered and projected; `pages`, when set, are the only
+    /// rows the page index says can match.
+    async fn read_row_group(self: Arc<Self>, rg: usize, pages: Option<RowSelection>) -> Result<RecordBatch> {
         let spec = &self.spec;
         let columns = futures::future::try_join_all(
             spec.needed_schema.fields().iter().map(|f| self.column(rg, f)),
@@ -175,11 +227,28 @@ impl PartContext {
         .await?;
         // `count(*)` reads no column at all: the batch is just a row count.
         let options = RecordBatchOptions::new().with_row_count(Some(self.footer.row_group_rows(rg)));
-        let batch = RecordBatch::try_new_with_options(spec.needed_schema.clone(), columns, &options)?;
+        let mut batch = RecordBatch::try_new_with_options(spec.needed_schema.clone(), columns, &options)?;
+        // Deletes first: positions refer to the whole row group.
+        let mut mask = match self.deletes.is_empty() {
+            true => None,
+            false => Some(self.deleted_rows(rg, &batch).await?),
+        };
+        if let Some(pages) = pages {
+            let pages = selection_mask(&pages, batch.num_rows());
+            if pages.true_count() * 2 <= pages.len() {
+                // Few rows left: copying them beats evaluating the filter on all.
+                batch = filter_record_batch(&batch, &pages)?;
+                mask = mask.map(|m| filter(&m, &pages)).transpose()?.map(|m| to_mask(m)).transpose()?;
+            } else {
+                mask = Some(match mask {
+                    Some(m) => and(&m, &pages)?,
+                    None => pages,
+                });
+            }
+        }
         // Conjunct by conjunct, and-ing the masks: a DataFusion AND of a selective
         // conjunct copies every column down to its rows before evaluating the rest,
         // which costs more than evaluating each on the whole batch.
-        let mut mask: Option<BooleanArray> = None;
         for f in &spec.filters {
             let m = to_mask(f.evaluate(&batch)?.into_array(batch.num_rows())?)?;
             let m = match mask {
@@ -191,13 +260,6 @@ impl PartContext {
             if none_left {
                 break;
             }
-        }
-        if !self.deletes.is_empty() {
-            let keep = self.deleted_rows(rg, &batch).await?;
-            mask = Some(match mask {
-                Some(m) => and(&m, &keep)?,
-                None => keep,
-            });
         }
         let projected = batch.project(&spec.output)?;
         Ok(match mask {
@@ -248,59 +310,16 @@ fn to_mask(array: ArrayRef) -> Result<BooleanArray> {
         .ok_or_else(|| CacheError::invalid(format!("the filter is {}, not a boolean", array.data_type())))
 }
 
-/// Row-group min/max/null statistics of one file, named by table columns.
-struct RowGroupStats<'a> {
-    footer: &'a Footer,
-    schema: &'a Schema,
-    first: usize,
-    end: usize,
-}
 
-impl RowGroupStats<'_> {
-    fn converter(&self, column: &DfColumn) -> Option<(StatisticsConverter<'_>, FieldRef)> {
-        let field = self.schema.field_with_name(&column.name).ok()?;
-        let root = self.footer.root_of(field_id_of(field)?, field.name())?;
-        let file_name = self.footer.arrow_schema().field(root).name();
-        let converter =
-            StatisticsConverter::try_new(file_name, self.footer.arrow_schema(), self.footer.metadata.file_metadata().schema_descr()).ok()?;
-        Some((converter, Arc::new(field.clone())))
+/// A row selection as a mask over `rows` rows.
+fn selection_mask(selection: &RowSelection, rows: usize) -> BooleanArray {
+    let mut mask = BooleanBufferBuilder::new(rows);
+    for s in selection.iter() {
+        mask.append_n(s.row_count, !s.skip);
     }
-
-    fn groups(&self) -> impl Iterator<Item = &parquet::file::metadata::RowGroupMetaData> {
-        self.footer.metadata.row_groups()[self.first..self.end].iter()
+    // A selection shorter than the row group leaves the rest unread: keep it.
+    if mask.len() < rows {
+        mask.append_n(rows - mask.len(), true);
     }
-
-    fn bound(&self, column: &DfColumn, max: bool) -> Option<ArrayRef> {
-        let (c, field) = self.converter(column)?;
-        let array = if max { c.row_group_maxes(self.groups()) } else { c.row_group_mins(self.groups()) }.ok()?;
-        // Statistics are in the file's type; the filter speaks the table's.
-        arrow::compute::cast(&array, field.data_type()).ok()
-    }
-}
-
-impl PruningStatistics for RowGroupStats<'_> {
-    fn min_values(&self, column: &DfColumn) -> Option<ArrayRef> {
-        self.bound(column, false)
-    }
-
-    fn max_values(&self, column: &DfColumn) -> Option<ArrayRef> {
-        self.bound(column, true)
-    }
-
-    fn num_containers(&self) -> usize {
-        self.end - self.first
-    }
-
-    fn null_counts(&self, column: &DfColumn) -> Option<ArrayRef> {
-        let (c, _) = self.converter(column)?;
-        Some(Arc::new(c.row_group_null_counts(self.groups()).ok()?))
-    }
-
-    fn row_counts(&self, _column: &DfColumn) -> Option<ArrayRef> {
-        Some(Arc::new(UInt64Array::from_iter_values(self.groups().map(|g| g.num_rows() as u64))))
-    }
-
-    fn contained(&self, _column: &DfColumn, _values: &HashSet<ScalarValue>) -> Option<BooleanArray> {
-        None
-    }
+    BooleanArray::new(mask.finish(), None)
 }
