@@ -10,6 +10,10 @@ python="${PYTHON:-python3}"
 req="$tests_dir/requirements.txt"
 stamp="$venv/.arrow-cache-tests.stamp"
 
+# The real Iceberg REST catalog server test_rest_catalog.py runs (Java jars cached outside the
+# clone); has its own stamp, so it runs before this script's early exit.
+"$tests_dir/support/rest_catalog.sh" >/dev/null
+
 want="$( (cat "$req"; "$python" --version) | sha256sum | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
     exit 0

@@ -76,7 +76,7 @@ impl TableRegistry {
                     .with_storage_factory(factory)
                     .load(&config.catalog_name, props)
                     .await
-                    .map_err(|e| CacheError::from_iceberg(format!("REST catalog `{uri}`"), e))?;
+                    .map_err(|e| catalog_error(format!("REST catalog `{uri}`"), e))?;
                 Some(Arc::new(catalog))
             }
             CatalogType::Hive | CatalogType::Glue => {
@@ -92,7 +92,7 @@ impl TableRegistry {
             catalog
                 .list_namespaces(None)
                 .await
-                .map_err(|e| CacheError::from_iceberg(format!("{} catalog `{uri}`", kind_name(config.catalog_type)), e))?;
+                .map_err(|e| catalog_error(format!("{} catalog `{uri}`", kind_name(config.catalog_type)), e))?;
         }
         Ok(registry)
     }
@@ -138,7 +138,7 @@ impl TableRegistry {
             Err(e) if matches!(e.kind(), iceberg::ErrorKind::TableNotFound | iceberg::ErrorKind::NamespaceNotFound) => {
                 Err(CacheError::not_found(format!("table `{name}` does not exist in the catalog")))
             }
-            Err(e) => Err(CacheError::from_iceberg(format!("loading table `{name}`"), e)),
+            Err(e) => Err(catalog_error(format!("loading table `{name}`"), e)),
         }
     }
 
@@ -149,7 +149,7 @@ impl TableRegistry {
             let mut pending = catalog
                 .list_namespaces(None)
                 .await
-                .map_err(|e| CacheError::from_iceberg("listing namespaces", e))?;
+                .map_err(|e| catalog_error("listing namespaces", e))?;
             while let Some(ns) = pending.pop() {
                 // Nested namespaces: list children too.
                 if let Ok(children) = catalog.list_namespaces(Some(&ns)).await {
@@ -158,7 +158,7 @@ impl TableRegistry {
                 let tables = catalog
                     .list_tables(&ns)
                     .await
-                    .map_err(|e| CacheError::from_iceberg(format!("listing tables of `{}`", ns.join(".")), e))?;
+                    .map_err(|e| catalog_error(format!("listing tables of `{}`", ns.join(".")), e))?;
                 names.extend(tables.iter().map(table_name));
             }
         }
@@ -166,6 +166,33 @@ impl TableRegistry {
         names.dedup();
         Ok(names)
     }
+}
+
+/// A catalog client's error, with the HTTP status and the server's own message when a REST
+/// catalog answered with an error. iceberg-rust keeps those only in the error's context, which
+/// has no accessor and which `CacheError::from_iceberg` leaves out, so a wrong URL or a refused
+/// request would read just "Received response with unexpected status code".
+fn catalog_error(context: impl Into<String>, err: iceberg::Error) -> CacheError {
+    // The context is only reachable through Debug, one `   key: value` line per entry.
+    let debug = format!("{err:?}");
+    let field = |key: &str| {
+        let prefix = format!("   {key}: ");
+        debug.lines().find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_owned))
+    };
+    let Some(status) = field("status") else {
+        return CacheError::from_iceberg(context, err);
+    };
+    let mut message = format!("{} (HTTP {status}", err.message());
+    // REST catalogs describe errors as {"error": {"message": ..., "type": ..., "code": ...}}.
+    let server = field("json")
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .and_then(|body| body["error"]["message"].as_str().map(str::to_owned));
+    if let Some(server) = server {
+        message.push_str(": ");
+        message.push_str(&server);
+    }
+    message.push(')');
+    CacheError::from_iceberg(context, iceberg::Error::new(err.kind(), message))
 }
 
 fn kind_name(kind: CatalogType) -> &'static str {
@@ -220,4 +247,24 @@ pub fn sql_uri(uri: &str) -> Result<String> {
         "cache_node.storage.iceberg.catalog_uri",
         format!("`{uri}` is not a SQLite, PostgreSQL or MySQL URI"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_errors_keep_the_http_status_and_server_message() {
+        // What iceberg-catalog-rest builds for an unexpected answer (client.rs).
+        let err = iceberg::Error::new(iceberg::ErrorKind::Unexpected, "Received response with unexpected status code")
+            .with_context("status", "400 Bad Request")
+            .with_context("headers", "{}")
+            .with_context("json", r#"{"error":{"message":"No route for request: GET nope/v1/config","type":"BadRequestException","code":400}}"#);
+        let msg = catalog_error("REST catalog `http://h/nope`", err).to_string();
+        assert!(msg.contains("HTTP 400 Bad Request: No route for request: GET nope/v1/config"), "{msg}");
+        // Errors without an HTTP answer are unchanged.
+        let err = iceberg::Error::new(iceberg::ErrorKind::Unexpected, "Failed to execute http request");
+        let msg = catalog_error("REST catalog `http://h`", err).to_string();
+        assert!(msg.contains("Failed to execute http request") && !msg.contains("HTTP"), "{msg}");
+    }
 }

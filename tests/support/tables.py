@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io.pyarrow import schema_to_pyarrow
@@ -51,18 +52,20 @@ UTC = dt.timezone.utc
 
 @dataclass
 class Warehouse:
-    """A pyiceberg SQL catalog (SQLite) plus what a node needs to read the same tables."""
+    """A pyiceberg catalog (SQLite, or a REST server) plus what a node needs to read the same
+    tables."""
 
-    catalog: SqlCatalog
-    catalog_uri: str  # sqlite:////abs/path/catalog.db
+    catalog: Catalog
+    catalog_uri: str  # sqlite:////abs/path/catalog.db or http://host:port
     warehouse: str  # file:///abs/path/warehouse or s3://bucket/wh
     object_store: dict | None = None  # the node's storage.object_store section, None for local
     tables: dict[str, Table] = field(default_factory=dict)  # "ns.tbl" -> pyiceberg table
+    catalog_type: str = "sql"  # the node's storage.iceberg.catalog_type
 
     def node_storage_config(self) -> dict:
         storage = {
             "iceberg": {
-                "catalog_type": "sql",
+                "catalog_type": self.catalog_type,
                 "catalog_uri": self.catalog_uri,
                 "catalog_name": CATALOG_NAME,
                 "warehouse": self.warehouse,
@@ -85,6 +88,13 @@ def local_warehouse(root: Path) -> Warehouse:
     catalog = SqlCatalog(CATALOG_NAME, uri=uri, warehouse=wh)
     catalog.create_namespace_if_not_exists(NAMESPACE)
     return Warehouse(catalog, uri, wh)
+
+
+def rest_warehouse(uri: str, warehouse: str) -> Warehouse:
+    """A REST catalog server at `uri` whose tables live under `warehouse` (file://)."""
+    catalog = load_catalog("rest", type="rest", uri=uri)
+    catalog.create_namespace_if_not_exists(NAMESPACE)
+    return Warehouse(catalog, uri, warehouse, catalog_type="rest")
 
 
 def s3_warehouse(root: Path, endpoint: str, bucket: str, access_key: str, secret_key: str,
