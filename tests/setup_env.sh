@@ -14,6 +14,20 @@ stamp="$venv/.arrow-cache-tests.stamp"
 # clone); has its own stamp, so it runs before this script's early exit.
 "$tests_dir/support/rest_catalog.sh" >/dev/null
 
+# A real etcd for the etcd:// membership tests (service/tests/etcd_membership.rs,
+# support/etcd.py): Debian's etcd-server (3.4). Only when no etcd is installed yet.
+if ! command -v etcd >/dev/null 2>&1 && [[ ! -x /usr/bin/etcd ]]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+        echo "setup_env: installing etcd-server" >&2
+        $SUDO apt-get update -qq >/dev/null
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            etcd-server >/dev/null
+    else
+        echo "setup_env: no etcd and no apt-get: install etcd 3.4+ (or set ETCD_BIN) for the etcd tests" >&2
+    fi
+fi
+
 want="$( (cat "$req"; "$python" --version) | sha256sum | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
     exit 0

@@ -30,6 +30,9 @@ pub struct TableRegistry {
     file_io: FileIO,
     ttl: Duration,
     loaded: RwLock<HashMap<String, (Table, Instant)>>,
+    /// `(table, snapshot id)` each time a reload finds a new current snapshot,
+    /// so the cluster can tell the other nodes.
+    changes: tokio::sync::broadcast::Sender<(String, i64)>,
 }
 
 impl std::fmt::Debug for TableRegistry {
@@ -86,7 +89,14 @@ impl TableRegistry {
                 ));
             }
         };
-        let registry = Self { catalog, static_tables: config.tables.clone(), file_io, ttl, loaded: RwLock::default() };
+        let registry = Self {
+            catalog,
+            static_tables: config.tables.clone(),
+            file_io,
+            ttl,
+            loaded: RwLock::default(),
+            changes: tokio::sync::broadcast::channel(64).0,
+        };
         // Fail at start-up, not on the first query, when the catalog cannot be listed.
         if let Some(catalog) = &registry.catalog {
             catalog
@@ -110,8 +120,36 @@ impl TableRegistry {
     /// Loads the table's current metadata now.
     pub async fn refresh(&self, name: &str) -> Result<Table> {
         let table = self.load(name).await?;
-        self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table.clone(), Instant::now()));
+        let before = self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table.clone(), Instant::now()));
+        let now = table.metadata().current_snapshot_id();
+        if let (Some((old, _)), Some(now)) = (before, now) {
+            if old.metadata().current_snapshot_id() != Some(now) {
+                tracing::info!(table = name, snapshot = now, "new snapshot");
+                let _ = self.changes.send((name.to_string(), now));
+            }
+        }
         Ok(table)
+    }
+
+    /// Another node saw snapshot `snapshot_id` of `name`: reload unless this
+    /// node already has it. Does not announce the change again.
+    pub async fn adopt(&self, name: &str, snapshot_id: i64) -> Result<()> {
+        let current = self.loaded.read().expect("registry poisoned").get(name).map(|(t, _)| t.metadata().current_snapshot_id());
+        match current {
+            // Never loaded here: the first query will load it fresh.
+            None => Ok(()),
+            Some(Some(id)) if id == snapshot_id => Ok(()),
+            Some(_) => {
+                let table = self.load(name).await?;
+                self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table, Instant::now()));
+                Ok(())
+            }
+        }
+    }
+
+    /// New snapshots this node's reloads find (see [`TableRegistry::adopt`]).
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<(String, i64)> {
+        self.changes.subscribe()
     }
 
     /// Forgets the loaded metadata so the next query asks the catalog.

@@ -1,12 +1,16 @@
 //! The command-line clients (`query`, `stats`, `invalidate`, `warm`,
-//! `cluster status`): thin Flight clients of a running node.
+//! `cluster status`): thin clients of a running node's control plane
+//! (`--cluster host:8816`); `query` then reads over that node's Flight port.
 
 use arrow::array::RecordBatch;
-use arrow_flight::{Action, FlightClient, Ticket};
+use arrow_flight::{FlightClient, Ticket};
 use futures::TryStreamExt;
 use serde_json::Value;
 use tonic::transport::Channel;
 
+use crate::cluster::control::TableOp;
+use crate::cluster::proto::control_plane_client::ControlPlaneClient;
+use crate::cluster::proto::{StatusRequest, TableRequest};
 use crate::error::{CacheError, Result};
 
 /// How `query` prints its result.
@@ -27,35 +31,66 @@ pub fn endpoint(addr: &str) -> String {
     format!("http://{rest}")
 }
 
-pub async fn connect(addr: &str) -> Result<FlightClient> {
-    let url = endpoint(addr);
-    let channel = Channel::from_shared(url.clone())
+/// A node's control plane, from the `--cluster` address (`host:8816`).
+pub async fn connect(addr: &str) -> Result<ControlPlaneClient<Channel>> {
+    let channel = Channel::from_shared(endpoint(addr))
         .map_err(|e| CacheError::invalid(format!("`{addr}` is not a node address (host:port): {e}")))?
+        .connect_timeout(std::time::Duration::from_secs(5))
         .connect()
         .await
         .map_err(|e| {
-            CacheError::unavailable(format!("cannot reach an arrow-cache node at {addr} (is `arrow-cache serve` running there?)"), e)
+            CacheError::unavailable(
+                format!("cannot reach an arrow-cache control plane at {addr} (is `arrow-cache serve` running there? the default port is 8816)"),
+                e,
+            )
         })?;
-    Ok(FlightClient::new(channel))
+    Ok(ControlPlaneClient::new(channel).max_decoding_message_size(64 << 20))
 }
 
-fn from_flight(e: arrow_flight::error::FlightError) -> CacheError {
+fn from_status(addr: &str, status: tonic::Status) -> CacheError {
+    CacheError::from_status(&format!("node {addr}"), status)
+}
+
+/// Runs SQL on the node (over its Flight port, which its control plane names) and returns the batches.
+pub async fn query(addr: &str, sql: &str) -> Result<Vec<RecordBatch>> {
+    let status = connect(addr).await?.status(StatusRequest { local_only: true }).await.map_err(|s| from_status(addr, s))?;
+    let flight = status.into_inner().members.into_iter().next().and_then(|m| m.member).map(|m| m.flight).unwrap_or_default();
+    let flight_addr = crate::cluster::peers::host_port(&flight);
+    let channel = Channel::from_shared(endpoint(flight_addr))
+        .map_err(|e| CacheError::internal(format!("node {addr} names an invalid Flight address `{flight}`: {e}")))?
+        .connect()
+        .await
+        .map_err(|e| CacheError::unavailable(format!("cannot reach the Flight service of {addr} at {flight}"), e))?;
+    let mut client = FlightClient::new(channel);
+    let stream = client.do_get(Ticket::new(sql.to_string())).await.map_err(|e| from_flight(addr, e))?;
+    stream.try_collect().await.map_err(|e| from_flight(addr, e))
+}
+
+fn from_flight(addr: &str, e: arrow_flight::error::FlightError) -> CacheError {
     match e {
-        arrow_flight::error::FlightError::Tonic(status) => match status.code() {
-            tonic::Code::InvalidArgument => CacheError::invalid(status.message()),
-            tonic::Code::NotFound => CacheError::not_found(status.message()),
-            tonic::Code::Unavailable => CacheError::unavailable("node", status.message()),
-            _ => CacheError::internal(status.message()),
-        },
+        arrow_flight::error::FlightError::Tonic(status) => from_status(addr, *status),
         other => CacheError::internal(other.to_string()),
     }
 }
 
-/// Runs SQL on the node and returns the batches.
-pub async fn query(addr: &str, sql: &str) -> Result<Vec<RecordBatch>> {
+/// Runs a table operation on every node of the cluster; the merged answer.
+pub async fn table_op(addr: &str, op: TableOp, action: TableRequest) -> Result<Value> {
     let mut client = connect(addr).await?;
-    let stream = client.do_get(Ticket::new(sql.to_string())).await.map_err(from_flight)?;
-    stream.try_collect().await.map_err(from_flight)
+    let reply = match op {
+        TableOp::Stats => client.table_stats(action).await,
+        TableOp::Invalidate => client.invalidate(action).await,
+        TableOp::Refresh => client.refresh(action).await,
+        TableOp::Warm => client.warm(action).await,
+    }
+    .map_err(|s| from_status(addr, s))?;
+    serde_json::from_str(&reply.into_inner().merged_json)
+        .map_err(|e| CacheError::internal(format!("`{}` returned invalid JSON: {e}", op.name())))
+}
+
+/// The cluster as the node at `addr` sees it.
+pub async fn cluster_status(addr: &str) -> Result<Value> {
+    let status = connect(addr).await?.status(StatusRequest { local_only: false }).await.map_err(|s| from_status(addr, s))?;
+    Ok(crate::cluster::control::status_json(&status.into_inner()))
 }
 
 /// Prints batches in the chosen format.
@@ -78,13 +113,4 @@ pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
         }
     }
     Ok(String::from_utf8_lossy(&out).trim_end().to_string())
-}
-
-/// Runs a `DoAction` and returns its JSON result.
-pub async fn action(addr: &str, name: &str, body: Value) -> Result<Value> {
-    let mut client = connect(addr).await?;
-    let action = Action::new(name, serde_json::to_vec(&body).map_err(|e| CacheError::internal(e.to_string()))?);
-    let results: Vec<_> = client.do_action(action).await.map_err(from_flight)?.try_collect().await.map_err(from_flight)?;
-    let first = results.first().ok_or_else(|| CacheError::internal(format!("`{name}` returned nothing")))?;
-    serde_json::from_slice(first).map_err(|e| CacheError::internal(format!("`{name}` returned invalid JSON: {e}")))
 }

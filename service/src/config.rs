@@ -208,6 +208,30 @@ pub struct NetworkingConfig {
     pub grpc_port: u16,
     pub http_port: u16,
     pub discovery_service: Option<String>,
+    /// Arrow IPC compression of node-to-node Flight streams.
+    pub ipc_compression: IpcCompression,
+}
+
+/// Compression of Arrow IPC buffers between nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpcCompression {
+    /// LZ4 to peers on other hosts; none on loopback, where it only costs CPU.
+    Auto,
+    None,
+    Lz4,
+    Zstd,
+}
+
+/// How a node finds the other members of its cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discovery {
+    /// No cluster: the node on its own (the embedded default).
+    Single,
+    /// `static://host:port,...`: control-plane addresses of every member.
+    Static(Vec<String>),
+    /// `etcd://host:port,...`: etcd endpoints.
+    Etcd(Vec<String>),
 }
 
 impl Default for NetworkingConfig {
@@ -219,6 +243,7 @@ impl Default for NetworkingConfig {
             grpc_port: 8816,
             http_port: 8817,
             discovery_service: None,
+            ipc_compression: IpcCompression::Auto,
         }
     }
 }
@@ -228,11 +253,51 @@ impl Default for NetworkingConfig {
 pub struct ClusterConfig {
     pub node_id: Option<String>,
     pub replication_factor: u32,
+    /// How often members check each other (static discovery) or renew their lease (etcd).
+    pub heartbeat_interval_ms: u64,
+    /// A member that has not answered for this long leaves the ring.
+    pub failure_timeout_ms: u64,
+    /// The etcd key prefix under which members register.
+    pub etcd_prefix: String,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        Self { node_id: None, replication_factor: 1 }
+        Self {
+            node_id: None,
+            replication_factor: 1,
+            heartbeat_interval_ms: 500,
+            failure_timeout_ms: 3000,
+            etcd_prefix: "/arrow-cache".into(),
+        }
+    }
+}
+
+impl NetworkingConfig {
+    /// The parsed `discovery_service`.
+    pub fn discovery(&self) -> Result<Discovery> {
+        let key = "cache_node.networking.discovery_service";
+        let Some(d) = self.discovery_service.as_deref().map(str::trim).filter(|d| !d.is_empty()) else {
+            return Ok(Discovery::Single);
+        };
+        let (scheme, list) = d
+            .split_once("://")
+            .ok_or_else(|| CacheError::config(key, format!("`{d}`: use static://host:port[,host:port] or etcd://host:port")))?;
+        let addrs: Vec<String> = list.split(',').map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect();
+        if addrs.is_empty() {
+            return Err(CacheError::config(key, format!("`{d}` lists no address")));
+        }
+        for a in &addrs {
+            let port = a.rsplit_once(':').and_then(|(h, p)| (!h.is_empty()).then_some(p)).and_then(|p| p.parse::<u16>().ok());
+            if port.is_none() {
+                return Err(CacheError::config(key, format!("`{a}` is not host:port")));
+            }
+        }
+        match scheme {
+            "static" => Ok(Discovery::Static(addrs)),
+            "etcd" => Ok(Discovery::Etcd(addrs)),
+            other => Err(CacheError::config(key, format!("unknown scheme `{other}://`: use static:// or etcd://"))),
+        }
     }
 }
 
@@ -303,13 +368,19 @@ impl Config {
         if ports.iter().enumerate().any(|(i, p)| ports[..i].contains(p)) {
             return Err(CacheError::config("cache_node.networking", "flight_port, grpc_port and http_port must differ"));
         }
-        if let Some(d) = &net.discovery_service {
-            if !(d.starts_with("static://") || d.starts_with("etcd://")) {
-                return Err(CacheError::config(
-                    "cache_node.networking.discovery_service",
-                    format!("`{d}`: use static://host:port[,host:port] or etcd://host:port"),
-                ));
-            }
+        net.discovery()?;
+        let c = &self.cluster;
+        if c.heartbeat_interval_ms == 0 {
+            return Err(CacheError::config("cache_node.cluster.heartbeat_interval_ms", "must be at least 1"));
+        }
+        if c.failure_timeout_ms < 2 * c.heartbeat_interval_ms {
+            return Err(CacheError::config(
+                "cache_node.cluster.failure_timeout_ms",
+                format!("must be at least twice heartbeat_interval_ms ({} ms)", c.heartbeat_interval_ms),
+            ));
+        }
+        if c.node_id.as_deref().is_some_and(|id| id.trim().is_empty() || id.contains('/')) {
+            return Err(CacheError::config("cache_node.cluster.node_id", "must be non-empty and contain no `/`"));
         }
         Ok(())
     }

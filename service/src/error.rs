@@ -67,6 +67,30 @@ impl CacheError {
         Self::Internal(msg.into())
     }
 
+    /// An error another node answered with, by its gRPC status; `context`
+    /// says which node and what we asked it.
+    pub fn from_status(context: &str, status: tonic::Status) -> Self {
+        use tonic::Code as C;
+        let message = status.message().to_string();
+        match status.code() {
+            C::InvalidArgument | C::FailedPrecondition | C::OutOfRange => Self::InvalidArgument(message),
+            C::NotFound => Self::NotFound(message),
+            C::ResourceExhausted => Self::ResourceExhausted(message),
+            C::Unimplemented => Self::Unsupported(message),
+            C::DataLoss => {
+                // The other node said "cannot read `path`: why"; keep it as that.
+                let parsed = message.strip_prefix("cannot read `").and_then(|r| r.split_once("`: "));
+                match parsed {
+                    Some((path, why)) => Self::CorruptFile { path: path.to_string(), message: why.to_string() },
+                    None => Self::CorruptFile { path: context.to_string(), message },
+                }
+            }
+            C::Internal => Self::Internal(format!("{context}: {message}")),
+            // Unreachable, cancelled, timed out, reset: worth trying elsewhere.
+            _ => Self::Unavailable { context: context.to_string(), message },
+        }
+    }
+
     /// Classifies an error from iceberg-rust, which reports missing tables,
     /// bad input and I/O failures through one type.
     pub fn from_iceberg(context: impl Into<String>, err: iceberg::Error) -> Self {

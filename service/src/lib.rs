@@ -14,6 +14,7 @@
 pub mod cache;
 pub mod catalog;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -8,7 +8,8 @@ use arrow_cache::config::{ByteSize, Config};
 use arrow_cache::node::Node;
 use arrow_cache::{CacheError, Result, demo};
 use clap::{Parser, Subcommand};
-use serde_json::json;
+use arrow_cache::cluster::control::TableOp;
+use arrow_cache::cluster::proto::TableRequest;
 
 #[derive(Parser)]
 #[command(name = "arrow-cache", version, about = "A cache for Apache Iceberg tables, served as Arrow over Flight")]
@@ -45,8 +46,8 @@ enum Command {
     /// Run SQL on a node and print the result.
     Query {
         sql: String,
-        /// A node's Flight address.
-        #[arg(long, default_value = "localhost:8815")]
+        /// Any node's control plane, host:port.
+        #[arg(long, default_value = "localhost:8816")]
         cluster: String,
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
@@ -54,7 +55,7 @@ enum Command {
     /// Show a table's cache statistics.
     Stats {
         table: String,
-        #[arg(long, default_value = "localhost:8815")]
+        #[arg(long, default_value = "localhost:8816")]
         cluster: String,
     },
     /// Drop a table's cached data (or one partition's) and re-resolve its snapshot.
@@ -63,7 +64,7 @@ enum Command {
         /// k=v[,k=v], by partition field names.
         #[arg(long)]
         partition: Option<String>,
-        #[arg(long, default_value = "localhost:8815")]
+        #[arg(long, default_value = "localhost:8816")]
         cluster: String,
     },
     /// Load a table (or a partition, or some columns) into the cache.
@@ -74,7 +75,7 @@ enum Command {
         /// a,b,c
         #[arg(long, value_delimiter = ',')]
         columns: Option<Vec<String>>,
-        #[arg(long, default_value = "localhost:8815")]
+        #[arg(long, default_value = "localhost:8816")]
         cluster: String,
     },
     /// Cluster commands.
@@ -88,7 +89,7 @@ enum Command {
 enum ClusterCommand {
     /// The cluster's nodes.
     Status {
-        #[arg(long, default_value = "localhost:8815")]
+        #[arg(long, default_value = "localhost:8816")]
         cluster: String,
     },
 }
@@ -164,6 +165,7 @@ async fn run(cli: Cli) -> Result<()> {
             cfg.validate()?;
             let port = cfg.networking.flight_port;
             let http = cfg.networking.http_port;
+            let grpc = cfg.networking.grpc_port;
             let node = Node::new(cfg).await?;
             println!(
                 r#"
@@ -177,8 +179,8 @@ Query it from Python (pip install pyarrow pandas):
     df = table.to_pandas()
 
 or from the shell:
-    arrow-cache query --cluster localhost:{port} "SELECT region, count(*) AS orders, sum(amount) AS revenue FROM demo.sales_data GROUP BY region ORDER BY region"
-    arrow-cache stats --cluster localhost:{port} demo.sales_data
+    arrow-cache query --cluster localhost:{grpc} "SELECT region, count(*) AS orders, sum(amount) AS revenue FROM demo.sales_data GROUP BY region ORDER BY region"
+    arrow-cache stats --cluster localhost:{grpc} demo.sales_data
 
 Press Ctrl-C to stop."#,
                 rows = demo::DEMO_ROWS,
@@ -191,17 +193,19 @@ Press Ctrl-C to stop."#,
             println!("{}", client::render(&batches, format)?);
             Ok(())
         }
-        Command::Stats { table, cluster } => print(client::action(&cluster, "table_stats", json!({"table": table})).await?),
+        Command::Stats { table, cluster } => print(client::table_op(&cluster, TableOp::Stats, request(table, None, None)).await?),
         Command::Invalidate { table, partition, cluster } => {
-            print(client::action(&cluster, "invalidate", json!({"table": table, "partition": partition})).await?)
+            print(client::table_op(&cluster, TableOp::Invalidate, request(table, partition, None)).await?)
         }
-        Command::Warm { table, partition, columns, cluster } => print(
-            client::action(&cluster, "warm", json!({"table": table, "partition": partition, "columns": columns})).await?,
-        ),
-        Command::Cluster { command: ClusterCommand::Status { cluster } } => {
-            print(client::action(&cluster, "cluster_status", json!({})).await?)
+        Command::Warm { table, partition, columns, cluster } => {
+            print(client::table_op(&cluster, TableOp::Warm, request(table, partition, columns)).await?)
         }
+        Command::Cluster { command: ClusterCommand::Status { cluster } } => print(client::cluster_status(&cluster).await?),
     }
+}
+
+fn request(table: String, partition: Option<String>, columns: Option<Vec<String>>) -> TableRequest {
+    TableRequest { table, partition, columns: columns.unwrap_or_default(), local_only: false }
 }
 
 fn print(value: serde_json::Value) -> Result<()> {

@@ -5,13 +5,16 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arrow_flight::flight_service_server::FlightServiceServer;
 use tokio::net::TcpListener;
 
 use crate::catalog::TableRegistry;
+use crate::cluster::control::ControlService;
+use crate::cluster::proto::control_plane_server::ControlPlaneServer;
+use crate::cluster::{Cluster, MemberInfo, proto};
 use crate::config::Config;
 use crate::error::{CacheError, Result};
 use crate::load::Loader;
@@ -30,6 +33,10 @@ pub struct Node {
     pub planner: Planner,
     pub reader: SplitReader,
     pub started: Instant,
+    /// This node's control plane address as peers should dial it, `host:port`.
+    pub control: String,
+    /// Set once the node serves (see [`Node::serve`]); until then it is on its own.
+    cluster: OnceLock<Arc<Cluster>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -52,6 +59,7 @@ impl Node {
             other => other.to_string(),
         });
         let location = format!("grpc+tcp://{host}:{}", net.flight_port);
+        let control = format!("{host}:{}", net.grpc_port);
         let node_id = config.cluster.node_id.clone().unwrap_or_else(|| format!("{host}:{}", net.grpc_port));
         Ok(Arc::new(Self {
             reader: SplitReader::new(loader.clone()),
@@ -62,15 +70,51 @@ impl Node {
             loader,
             planner,
             started: Instant::now(),
+            control,
+            cluster: OnceLock::new(),
         }))
+    }
+
+    /// The cluster this node is in, once it serves.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.get()
+    }
+
+    /// This node as other members see it.
+    pub fn member(&self) -> MemberInfo {
+        MemberInfo { node_id: self.node_id.clone(), flight: self.location.clone(), control: self.control.clone() }
+    }
+
+    /// Tells the other members about each new snapshot this node finds.
+    fn announce_snapshots(self: &Arc<Self>) {
+        let node = self.clone();
+        let mut changes = self.registry.changes();
+        tokio::spawn(async move {
+            while let Ok((table, snapshot_id)) = changes.recv().await {
+                let Some(cluster) = node.cluster() else { continue };
+                for member in cluster.others() {
+                    let Ok(mut client) = cluster.peers.control(&member.control) else { continue };
+                    let notice = proto::SnapshotNotice { table: table.clone(), snapshot_id, from_node: node.node_id.clone() };
+                    tokio::spawn(async move {
+                        let call = client.snapshot_changed(notice);
+                        if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(5), call).await {
+                            tracing::debug!(peer = %member.node_id, "snapshot notice not delivered: {}", e.message());
+                        }
+                    });
+                }
+            }
+        });
     }
 
     /// Serves Flight and HTTP until `shutdown` resolves or a server fails.
     pub async fn serve(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
         let net = &self.config.networking;
         let flight = bind(&net.bind_address, net.flight_port, "networking.flight_port").await?;
+        let control = bind(&net.bind_address, net.grpc_port, "networking.grpc_port").await?;
         let http = bind(&net.bind_address, net.http_port, "networking.http_port").await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
+        let stop_on_join_failure = stop_tx.clone();
         let service = FlightServiceServer::new(FlightFront::new(self.clone()))
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
@@ -88,18 +132,59 @@ impl Node {
             },
         );
         let mut rx = stop_rx.clone();
+        let control_service = ControlPlaneServer::new(ControlService { node: self.clone() })
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        let control_incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(control), |conn| {
+            conn.inspect(|c| {
+                let _ = c.set_nodelay(true);
+            })
+        });
+        let control_server = tonic::transport::Server::builder().add_service(control_service).serve_with_incoming_shutdown(
+            control_incoming,
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        );
+        let mut rx = stop_rx.clone();
         let http_server = axum::serve(http, crate::serve::http::router(self.clone())).with_graceful_shutdown(async move {
             let _ = rx.wait_for(|s| *s).await;
         });
-        tracing::info!(node_id = %self.node_id, flight = %self.location, http_port = net.http_port, "serving");
+        // Join once the servers listen: from then on other nodes may route here.
+        let serving = async {
+            let cluster = Cluster::join(&self.config, self.member()).await?;
+            let _ = self.cluster.set(cluster);
+            self.announce_snapshots();
+            tracing::info!(node_id = %self.node_id, flight = %self.location, control = %self.control, http_port = net.http_port, "serving");
+            Ok::<_, CacheError>(())
+        };
+        let servers = async {
+            let (f, c, h) = tokio::join!(flight_server, control_server, http_server);
+            f.map_err(|e| CacheError::unavailable("Flight server", e))?;
+            c.map_err(|e| CacheError::unavailable("control plane server", e))?;
+            h.map_err(|e| CacheError::unavailable("HTTP server", e))
+        };
+        let node = self.clone();
         tokio::spawn(async move {
             shutdown.await;
+            if let Some(cluster) = node.cluster() {
+                cluster.leave().await;
+            }
             let _ = stop_tx.send(true);
         });
-        let (f, h) = tokio::join!(flight_server, http_server);
-        f.map_err(|e| CacheError::unavailable("Flight server", e))?;
-        h.map_err(|e| CacheError::unavailable("HTTP server", e))?;
-        Ok(())
+        let (joined, served) = tokio::join!(
+            async {
+                let r = serving.await;
+                if r.is_err() {
+                    // Could not join: stop serving and report why.
+                    let _ = stop_on_join_failure.send(true);
+                }
+                r
+            },
+            servers
+        );
+        joined?;
+        served
     }
 }
 

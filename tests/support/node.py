@@ -119,24 +119,42 @@ class Node:
     """One `arrow-cache serve` process with its own config, ports and log files in `workdir`."""
 
     def __init__(self, workdir: Path, config: dict | None = None, *, storage: dict | None = None,
-                 memory: str = "1GB", caching: dict | None = None, name: str = "node"):
+                 memory: str = "1GB", caching: dict | None = None, name: str = "node",
+                 host: str = "127.0.0.1"):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.name = name
+        self.host = host
         self.flight_port, self.grpc_port, self.http_port = free_port(), free_port(), free_port()
         ports = {"flight_port": self.flight_port, "grpc_port": self.grpc_port,
-                 "http_port": self.http_port}
+                 "http_port": self.http_port, "bind_address": host}
         if config is None:
             config = base_config(storage or {}, ports, memory, **(caching or {}))
         else:
             config.setdefault("cache_node", {})["networking"] = ports
         self.config = config
         self.config_path = self.workdir / f"{name}.yaml"
-        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.write_config()
         self.stdout_path = self.workdir / f"{name}.stdout.log"
         self.stderr_path = self.workdir / f"{name}.stderr.log"
         self.proc: subprocess.Popen | None = None
         self._client: flight.FlightClient | None = None
+
+    def write_config(self) -> None:
+        """Writes `self.config`; call after changing it and before `start`."""
+        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+
+    def join(self, discovery: str, **cluster) -> "Node":
+        """Makes this node a cluster member (`discovery_service` plus `cluster.*` settings)."""
+        c = self.config["cache_node"]
+        c["networking"]["discovery_service"] = discovery
+        c["cluster"] = {"node_id": self.name, **cluster}
+        self.write_config()
+        return self
+
+    @property
+    def control_addr(self) -> str:
+        return f"{self.host}:{self.grpc_port}"
 
     # -- lifecycle
 
@@ -147,7 +165,7 @@ class Node:
                 stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=self.workdir,
                 env={**os.environ, "RUST_BACKTRACE": "1"})
         try:
-            wait_http_ok(f"http://127.0.0.1:{self.http_port}/health", self.proc, timeout,
+            wait_http_ok(f"http://{self.host}:{self.http_port}/health", self.proc, timeout,
                          f"arrow-cache node {self.name!r}", self.log_hint)
         except Exception:
             self.stop()
@@ -180,11 +198,11 @@ class Node:
 
     @property
     def flight_uri(self) -> str:
-        return f"grpc://127.0.0.1:{self.flight_port}"
+        return f"grpc://{self.host}:{self.flight_port}"
 
     @property
     def cluster_addr(self) -> str:
-        return f"127.0.0.1:{self.flight_port}"
+        return self.control_addr
 
     def flight_client(self) -> flight.FlightClient:
         """A shared client; use new_flight_client() from other threads."""
@@ -218,7 +236,7 @@ class Node:
     # -- HTTP
 
     def metrics(self) -> dict[str, float]:
-        status, text = http_get(f"http://127.0.0.1:{self.http_port}/metrics")
+        status, text = http_get(f"http://{self.host}:{self.http_port}/metrics")
         assert status == 200, f"/metrics answered HTTP {status}: {text[:500]}"
         return parse_prometheus(text)
 

@@ -514,6 +514,33 @@ def write_evict(wh: Warehouse, rows: int = 800_000, parts: int = 16, seed: int =
     return table
 
 
+MANY_FILES = f"{NAMESPACE}.many_files"
+
+
+def write_many_files(wh: Warehouse, parts: int = 60, appends: int = 2, seed: int = 17) -> Table:
+    """identity(part) over 60 parts, appended twice: 120 small data files, enough for placement
+    over a few nodes to show (splits spread, movement on join close to 1/N)."""
+    schema = Schema(
+        NestedField(1, "id", LongType()),
+        NestedField(2, "part", IntegerType()),
+        NestedField(3, "v", DoubleType()),
+        NestedField(4, "s", StringType()),
+    )
+    spec = PartitionSpec(PartitionField(2, 1000, IdentityTransform(), "part"))
+    table = _create(wh, MANY_FILES, schema, spec)
+    rng = np.random.default_rng(seed)
+    rows = parts * 150
+    for a in range(appends):
+        ids = np.arange(a * rows, (a + 1) * rows, dtype=np.int64)
+        table.append(pa.table({
+            "id": ids,
+            "part": pa.array(ids % parts, pa.int32()),
+            "v": rng.integers(-10**6, 10**6, rows) / 8.0,
+            "s": pa.array([f"s{x % 97}" for x in ids], pa.large_string()),
+        }, schema=schema_to_pyarrow(table.schema())))
+    return table
+
+
 CORRUPT = f"{NAMESPACE}.corrupt"
 
 

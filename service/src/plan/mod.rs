@@ -146,6 +146,33 @@ fn promoted_columns(resolved: &ResolvedTable) -> Vec<String> {
         .collect()
 }
 
+/// A data file's partition as a path (`k=v/k2=v2`), for per-partition stats,
+/// warming and invalidation. iceberg-rust 0.10 plans files without their
+/// partition spec, so the spec is found by shape: the task's own when given,
+/// else the default spec, else the first older spec whose fields match.
+fn partition_path(resolved: &ResolvedTable, data: &iceberg::spec::Struct, task: &FileScanTask) -> String {
+    let metadata = resolved.table.metadata();
+    let candidates = task
+        .partition_spec
+        .iter()
+        .chain(std::iter::once(metadata.default_partition_spec()))
+        .chain(metadata.partition_specs_iter());
+    for spec in candidates {
+        let fits = spec.fields().len() == data.fields().len()
+            && spec.partition_type(&task.schema).is_ok_and(|t| {
+                t.fields().iter().zip(data.iter()).all(|(f, v)| match (v, f.field_type.as_primitive_type()) {
+                    (None, _) => true,
+                    (Some(lit), Some(ty)) => lit.as_primitive_literal().is_some_and(|p| ty.compatible(&p)),
+                    _ => false,
+                })
+            });
+        if fits && !spec.fields().is_empty() {
+            return spec.partition_to_path(data, task.schema.clone());
+        }
+    }
+    String::new()
+}
+
 /// Resolves snapshots and plans splits; see the module docs.
 pub struct Planner {
     pub registry: Arc<TableRegistry>,
@@ -160,7 +187,13 @@ impl Planner {
 
     /// The table at the selected snapshot, with that snapshot's schema.
     pub async fn resolve(&self, name: &str, selector: SnapshotSelector) -> Result<ResolvedTable> {
-        let table = self.registry.table(name).await?;
+        let mut table = self.registry.table(name).await?;
+        if let SnapshotSelector::Id(id) = selector {
+            // Another node may have planned on a snapshot newer than ours.
+            if table.metadata().snapshot_by_id(id).is_none() {
+                table = self.registry.refresh(name).await?;
+            }
+        }
         let metadata = table.metadata();
         let snapshot = match selector {
             SnapshotSelector::Current => metadata.current_snapshot().cloned(),
@@ -194,8 +227,9 @@ impl Planner {
         Ok(ResolvedTable { name: name.to_string(), table, snapshot, iceberg_schema, schema })
     }
 
-    /// The splits a scan with `filters` must read.
-    pub async fn plan(&self, resolved: &ResolvedTable, filters: &[Expr]) -> Result<Vec<Split>> {
+    /// The file parts a scan with `filters` must read: whole files, and large
+    /// files cut into ranges of row groups. [`Planner::pack`] makes splits of them.
+    pub async fn plan(&self, resolved: &ResolvedTable, filters: &[Expr]) -> Result<Vec<FilePart>> {
         let Some(snapshot) = &resolved.snapshot else { return Ok(vec![]) };
         let predicate = filter::to_iceberg_predicate(filters, &resolved.schema, &promoted_columns(resolved));
         let tasks = match self.plan_files(resolved, snapshot.snapshot_id(), predicate.clone()).await {
@@ -229,17 +263,34 @@ impl Planner {
         Ok(tasks)
     }
 
-    /// Groups small files and cuts large ones by row groups.
-    async fn cut(&self, resolved: &ResolvedTable, tasks: Vec<FileScanTask>) -> Result<Vec<Split>> {
+    /// Groups consecutive small parts into splits of about `split_size` bytes;
+    /// a range of a large file is a split of its own.
+    pub fn pack(&self, parts: Vec<FilePart>) -> Vec<Split> {
         let mut splits = Vec::new();
         let mut current = Split::default();
+        for part in parts {
+            if part.row_groups.is_some() {
+                splits.push(Split { parts: vec![part] });
+                continue;
+            }
+            if !current.parts.is_empty() && current.bytes() + part.bytes > self.split_bytes {
+                splits.push(std::mem::take(&mut current));
+            }
+            current.parts.push(part);
+        }
+        if !current.parts.is_empty() {
+            splits.push(current);
+        }
+        splits
+    }
+
+    /// Cuts files larger than `split_size` into ranges of row groups.
+    async fn cut(&self, resolved: &ResolvedTable, tasks: Vec<FileScanTask>) -> Result<Vec<FilePart>> {
+        let mut parts = Vec::new();
         for task in tasks {
             let part = self.part(resolved, &task)?;
             if part.file_size <= self.split_bytes {
-                if !current.parts.is_empty() && current.bytes() + part.bytes > self.split_bytes {
-                    splits.push(std::mem::take(&mut current));
-                }
-                current.parts.push(part);
+                parts.push(part);
                 continue;
             }
             let owner = Owner::new(&resolved.name, &part.partition);
@@ -251,16 +302,12 @@ impl Planner {
                 bytes += footer.row_group_bytes(rg);
                 rows += footer.row_group_rows(rg) as u64;
                 if bytes >= self.split_bytes || rg + 1 == footer.num_row_groups() {
-                    let range = FilePart { row_groups: Some((start, rg + 1)), bytes, rows: Some(rows), ..part.clone() };
-                    splits.push(Split { parts: vec![range] });
+                    parts.push(FilePart { row_groups: Some((start, rg + 1)), bytes, rows: Some(rows), ..part.clone() });
                     (start, bytes, rows) = (rg + 1, 0, 0);
                 }
             }
         }
-        if !current.parts.is_empty() {
-            splits.push(current);
-        }
-        Ok(splits)
+        Ok(parts)
     }
 
     fn part(&self, resolved: &ResolvedTable, task: &FileScanTask) -> Result<FilePart> {
@@ -284,11 +331,9 @@ impl Planner {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let partition = match (&task.partition, &task.partition_spec) {
-            (Some(data), Some(spec)) if !spec.fields().is_empty() && spec.partition_type(&task.schema).is_ok() => {
-                spec.partition_to_path(data, task.schema.clone())
-            }
-            _ => String::new(),
+        let partition = match &task.partition {
+            Some(data) => partition_path(resolved, data, task),
+            None => String::new(),
         };
         Ok(FilePart {
             path: task.data_file_path.clone(),

@@ -102,7 +102,8 @@ impl Node {
         Ok(json!({"table": action.table, "snapshot_id": table.metadata().current_snapshot_id()}))
     }
 
-    /// Loads the table (or one partition, or some columns) into the cache.
+    /// Loads the table (or one partition, or some columns) into the cache:
+    /// in a cluster, the splits this node owns (as primary or replica).
     pub async fn warm(&self, action: &TableAction) -> Result<Value> {
         if let Some(p) = &action.partition {
             Self::check_partition(p)?;
@@ -117,14 +118,17 @@ impl Node {
                 .collect::<Result<Vec<_>>>()?,
         };
         let spec = Arc::new(ScanSpec::new(&resolved.name, schema, projection, &[], None)?);
-        let splits = self.planner.plan(&resolved, &[]).await?;
+        let mut parts = self.planner.plan(&resolved, &[]).await?;
+        if let Some(p) = &action.partition {
+            parts.retain(|part| partition_matches(&part.partition, p));
+        }
+        if let Some(cluster) = self.cluster() {
+            let placement = cluster.placement();
+            parts.retain(|part| cluster.owners(&placement, &resolved.name, part).iter().any(|m| cluster.is_me(m)));
+        }
+        let files = parts.len();
         let mut rows = 0u64;
-        let mut files = 0usize;
-        for mut split in splits {
-            if let Some(p) = &action.partition {
-                split.parts.retain(|part| partition_matches(&part.partition, p));
-            }
-            files += split.parts.len();
+        for split in self.planner.pack(parts) {
             let mut stream = self.reader.read(spec.clone(), split);
             while let Some(batch) = stream.try_next().await? {
                 rows += batch.num_rows() as u64;
@@ -132,21 +136,5 @@ impl Node {
         }
         let bytes: u64 = self.loader.columns.usage_where(|o| *o.table == *action.table).iter().map(|(_, u)| u.bytes).sum();
         Ok(json!({"table": action.table, "partition": action.partition, "files": files, "rows": rows, "bytes_cached": bytes}))
-    }
-
-    /// This node as a one-member cluster.
-    pub fn cluster_status(&self) -> Value {
-        let s = self.loader.columns.stats();
-        json!({
-            "nodes": [{
-                "node_id": self.node_id,
-                "flight": self.location,
-                "status": "up",
-                "bytes_cached": s.used_bytes,
-                "budget_bytes": s.budget_bytes,
-                "uptime_seconds": self.started.elapsed().as_secs(),
-            }],
-            "replication_factor": self.config.cluster.replication_factor,
-        })
     }
 }

@@ -27,6 +27,11 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
+use arrow::ipc::CompressionType;
+use arrow::ipc::writer::IpcWriteOptions;
+
+use crate::cluster::control::{TableOp, status_json};
+use crate::cluster::peers::COMPRESSION_HEADER;
 use crate::error::{CacheError, Result};
 use crate::node::Node;
 use crate::plan::ScanRequest;
@@ -76,7 +81,7 @@ fn arrow_status(e: arrow::error::ArrowError) -> Status {
 }
 
 /// Parses JSON; errors name the field at fault (`malformed scan request: limit: ...`).
-fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T> {
+pub(crate) fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -87,8 +92,23 @@ fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Res
 
 /// Encodes batches as Flight data, with the schema first even when there are no rows.
 fn encode(schema: SchemaRef, batches: BoxStream<'static, Result<RecordBatch>>) -> FlightStream<FlightData> {
+    encode_with(schema, batches, IpcWriteOptions::default())
+}
+
+fn encode_with(schema: SchemaRef, batches: BoxStream<'static, Result<RecordBatch>>, options: IpcWriteOptions) -> FlightStream<FlightData> {
     let batches = batches.map_err(|e| arrow_flight::error::FlightError::Tonic(Box::new(Status::from(e))));
-    FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from).boxed()
+    FlightDataEncoderBuilder::new().with_options(options).with_schema(schema).build(batches).map_err(Status::from).boxed()
+}
+
+/// The IPC options a reader asked for in the compression header (see [`COMPRESSION_HEADER`]).
+fn requested_options<T>(request: &Request<T>) -> Result<IpcWriteOptions> {
+    let codec = match request.metadata().get(COMPRESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        None | Some("none") => None,
+        Some("lz4") => Some(CompressionType::LZ4_FRAME),
+        Some("zstd") => Some(CompressionType::ZSTD),
+        Some(other) => return Err(CacheError::invalid(format!("{COMPRESSION_HEADER}: `{other}` is not lz4, zstd or none"))),
+    };
+    IpcWriteOptions::default().try_with_compression(codec).map_err(CacheError::from)
 }
 
 /// The Flight service of one node.
@@ -118,9 +138,16 @@ impl FlightFront {
             .with_total_bytes(plan.total_bytes as i64)
             .with_total_records(plan.total_rows.map(|r| r as i64).unwrap_or(-1))
             .with_ordered(request.limit.is_some());
-        for ticket in plan.tickets {
-            let bytes = serde_json::to_vec(&ticket).map_err(|e| CacheError::internal(e.to_string()))?;
-            info = info.with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(bytes)).with_location(self.node.location.clone()));
+        for split in plan.splits {
+            let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(split.ticket.to_bytes()?));
+            // Owners, primary first; a node outside a cluster owns everything.
+            if split.owners.is_empty() {
+                endpoint = endpoint.with_location(self.node.location.clone());
+            }
+            for owner in &split.owners {
+                endpoint = endpoint.with_location(owner.flight.clone());
+            }
+            info = info.with_endpoint(endpoint);
         }
         Ok(info)
     }
@@ -135,14 +162,16 @@ impl FlightFront {
 
     async fn action(&self, action: &Action) -> Result<serde_json::Value> {
         let body = || -> Result<TableAction> { parse_json(&action.body, &format!("`{}` action body", action.r#type)) };
-        match action.r#type.as_str() {
-            "table_stats" => self.node.table_stats(&body()?).await,
-            "invalidate" => self.node.invalidate(&body()?).await,
-            "refresh" => self.node.refresh(&body()?).await,
-            "warm" => self.node.warm(&body()?).await,
-            "cluster_status" => Ok(self.node.cluster_status()),
-            other => Err(CacheError::internal(format!("action `{other}` is listed but not handled"))),
-        }
+        let op = match action.r#type.as_str() {
+            "table_stats" => TableOp::Stats,
+            "invalidate" => TableOp::Invalidate,
+            "refresh" => TableOp::Refresh,
+            "warm" => TableOp::Warm,
+            "cluster_status" => return Ok(status_json(&self.node.cluster_status(false).await)),
+            other => return Err(CacheError::internal(format!("action `{other}` is listed but not handled"))),
+        };
+        // Every member runs it; the answers come back merged.
+        Ok(self.node.table_op(op, &body()?).await?.0)
     }
 }
 
@@ -226,19 +255,17 @@ impl FlightService for FlightFront {
                     Err(_) => {
                         let scan: ScanRequest = parse_json(&bytes, "ticket")?;
                         let plan = self.node.plan_scan(&scan).await?;
-                        let node = self.node.clone();
-                        let streams = futures::stream::iter(plan.tickets)
-                            .then(move |t| {
-                                let node = node.clone();
-                                async move { node.read_ticket(t).await.map(|(_, s)| s) }
-                            })
-                            .try_flatten()
+                        let (node, schema) = (self.node.clone(), plan.schema.clone());
+                        let streams = futures::stream::iter(plan.splits)
+                            .map(move |s| node.read_routed(s.ticket, s.owners, schema.clone()))
+                            .flatten()
                             .boxed();
                         return Ok(Response::new(encode(plan.schema, streams)));
                     }
                 };
+                let options = requested_options(&request)?;
                 let (schema, stream) = self.node.read_ticket(ticket).await?;
-                Ok(Response::new(encode(schema, stream)))
+                Ok(Response::new(encode_with(schema, stream, options)))
             }
             Incoming::Sql(sql) => Ok(Response::new(self.run_sql(&sql).await?)),
         }

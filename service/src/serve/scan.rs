@@ -3,19 +3,29 @@
 //! A ticket carries everything needed to read its split (snapshot, columns,
 //! filter, the split's files and delete files), so any node can serve it
 //! without remembering the plan, and a client can retry it elsewhere.
+//!
+//! Splits are cut per owner: the planned file parts are grouped by the nodes
+//! that own them (placement), then packed into splits of about `split_size`,
+//! so each endpoint lists exactly its split's owners, primary first.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use base64::Engine;
 use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::prelude::SessionContext;
+use datafusion_proto::bytes::Serializeable;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::MemberInfo;
 use crate::error::{CacheError, Result};
 use crate::node::Node;
 use crate::plan::filter::parse_iceberg_json;
-use crate::plan::{ResolvedTable, ScanRequest, SnapshotSelector, Split};
+use crate::plan::{FilePart, ResolvedTable, ScanRequest, SnapshotSelector, Split};
 use crate::read::ScanSpec;
 
 /// The `DoGet` ticket of one split of a scan request.
@@ -25,19 +35,54 @@ pub struct ScanTicket {
     pub table: String,
     pub snapshot_id: Option<i64>,
     pub columns: Vec<String>,
-    #[serde(default)]
+    /// An Iceberg REST expression (scan requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<serde_json::Value>,
+    /// DataFusion filters pushed into a SQL scan, as base64 datafusion-proto:
+    /// lossless, so the node that reads applies exactly what SQL meant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_filter: Option<String>,
     #[serde(default)]
     pub limit: Option<usize>,
     pub split: Split,
 }
 
+impl ScanTicket {
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| CacheError::internal(format!("encoding a ticket: {e}")))
+    }
+}
+
+/// One split of a planned scan and the nodes that own it, primary first.
+pub struct PlannedSplit {
+    pub ticket: ScanTicket,
+    pub owners: Vec<MemberInfo>,
+}
+
 /// A planned scan: the output schema and one ticket per split.
 pub struct PlannedScan {
     pub schema: SchemaRef,
-    pub tickets: Vec<ScanTicket>,
+    pub splits: Vec<PlannedSplit>,
     pub total_rows: Option<u64>,
     pub total_bytes: u64,
+    pub snapshot_id: Option<i64>,
+}
+
+/// Encodes DataFusion filters for a ticket (see [`ScanTicket::sql_filter`]).
+pub fn encode_sql_filter(filters: &[Expr]) -> Result<Option<String>> {
+    let Some(expr) = conjunction(filters.iter().cloned()) else { return Ok(None) };
+    let bytes = expr.to_bytes().map_err(|e| CacheError::internal(format!("encoding filter `{expr}`: {e}")))?;
+    Ok(Some(base64::engine::general_purpose::STANDARD.encode(bytes)))
+}
+
+fn decode_sql_filter(text: &str) -> Result<Expr> {
+    // The functions a filter may call (isnan, starts_with, ...) by name.
+    static FUNCTIONS: LazyLock<SessionContext> = LazyLock::new(SessionContext::new);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| CacheError::invalid(format!("malformed ticket: sql_filter is not base64: {e}")))?;
+    Expr::from_bytes_with_registry(&bytes, &*FUNCTIONS)
+        .map_err(|e| CacheError::invalid(format!("malformed ticket: sql_filter: {e}")))
 }
 
 impl Node {
@@ -46,29 +91,55 @@ impl Node {
         let resolved = self.planner.resolve(&request.table, request.snapshot()?).await?;
         let filters = parse_filter(&resolved, request.filter.as_ref())?;
         let spec = self.scan_spec(&resolved, request.columns.clone(), &filters, request.limit)?;
-        let mut splits = self.planner.plan(&resolved, &filters).await?;
-        // A limit is cheapest read front to back by one stream.
-        if request.limit.is_some() && splits.len() > 1 {
-            splits = vec![Split { parts: splits.into_iter().flat_map(|s| s.parts).collect() }];
-        }
-        let total_bytes = splits.iter().map(Split::bytes).sum();
+        let parts = self.planner.plan(&resolved, &filters).await?;
+        let splits = self.place(&resolved.name, parts, request.limit.is_some());
+        let total_bytes = splits.iter().map(|(s, _)| s.bytes()).sum();
         let total_rows = match (&request.filter, request.limit) {
-            (None, None) => splits.iter().map(Split::rows).sum(),
+            (None, None) => splits.iter().map(|(s, _)| s.rows()).sum(),
             _ => None,
         };
         let columns: Vec<String> = spec.output_schema().fields().iter().map(|f| f.name().clone()).collect();
-        let tickets = splits
+        let splits = splits
             .into_iter()
-            .map(|split| ScanTicket {
-                table: resolved.name.clone(),
-                snapshot_id: resolved.snapshot_id(),
-                columns: columns.clone(),
-                filter: request.filter.clone(),
-                limit: request.limit,
-                split,
+            .map(|(split, owners)| PlannedSplit {
+                ticket: ScanTicket {
+                    table: resolved.name.clone(),
+                    snapshot_id: resolved.snapshot_id(),
+                    columns: columns.clone(),
+                    filter: request.filter.clone(),
+                    sql_filter: None,
+                    limit: request.limit,
+                    split,
+                },
+                owners,
             })
             .collect();
-        Ok(PlannedScan { schema: spec.output_schema(), tickets, total_rows, total_bytes })
+        Ok(PlannedScan { schema: spec.output_schema(), splits, total_rows, total_bytes, snapshot_id: resolved.snapshot_id() })
+    }
+
+    /// Packs file parts into splits, each with its owners (primary first).
+    /// `one_stream`: a limit is cheapest read front to back by one stream.
+    pub fn place(&self, table: &str, parts: Vec<FilePart>, one_stream: bool) -> Vec<(Split, Vec<MemberInfo>)> {
+        let Some(cluster) = self.cluster() else {
+            let splits = if one_stream { vec![Split { parts }] } else { self.planner.pack(parts) };
+            return splits.into_iter().filter(|s| !s.parts.is_empty()).map(|s| (s, vec![])).collect();
+        };
+        let placement = cluster.placement();
+        if one_stream {
+            let owners = parts.first().map(|p| cluster.owners(&placement, table, p)).unwrap_or_default();
+            return if parts.is_empty() { vec![] } else { vec![(Split { parts }, owners)] };
+        }
+        // Group by owner list, keeping the planner's order within each group.
+        let mut groups: BTreeMap<Vec<String>, (Vec<MemberInfo>, Vec<FilePart>)> = BTreeMap::new();
+        for part in parts {
+            let owners = cluster.owners(&placement, table, &part);
+            let key = owners.iter().map(|m| m.node_id.clone()).collect();
+            groups.entry(key).or_insert_with(|| (owners, vec![])).1.push(part);
+        }
+        groups
+            .into_values()
+            .flat_map(|(owners, parts)| self.planner.pack(parts).into_iter().map(move |s| (s, owners.clone())))
+            .collect()
     }
 
     /// Reads one split of a planned scan.
@@ -83,12 +154,15 @@ impl Node {
             let spec = self.scan_spec(&resolved, Some(ticket.columns), &[], None)?;
             return Ok((spec.output_schema(), Box::pin(futures::stream::empty())));
         }
-        let filters = parse_filter(&resolved, ticket.filter.as_ref())?;
+        let mut filters = parse_filter(&resolved, ticket.filter.as_ref())?;
+        if let Some(text) = &ticket.sql_filter {
+            filters.push(decode_sql_filter(text)?);
+        }
         let spec = Arc::new(self.scan_spec(&resolved, Some(ticket.columns), &filters, ticket.limit)?);
         Ok((spec.output_schema(), self.reader.read(spec, ticket.split)))
     }
 
-    fn scan_spec(
+    pub fn scan_spec(
         &self,
         resolved: &ResolvedTable,
         columns: Option<Vec<String>>,

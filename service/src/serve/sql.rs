@@ -5,6 +5,10 @@
 //! (and used for Iceberg and row-group pruning), so they are reported as
 //! `Exact` and not evaluated twice. Each query reads the snapshot its tables had
 //! when it was planned.
+//!
+//! In a cluster each split is one DataFusion partition read from the split's
+//! owners over Flight, with the projection and the filters (datafusion-proto)
+//! in the ticket, so only matching rows cross the network.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -26,8 +30,10 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{CacheError, Result};
 use crate::node::Node;
-use crate::plan::{ResolvedTable, SnapshotSelector, Split};
-use crate::read::{ScanSpec, SplitReader};
+use crate::cluster::MemberInfo;
+use crate::plan::{ResolvedTable, SnapshotSelector};
+use crate::read::ScanSpec;
+use crate::serve::scan::{ScanTicket, encode_sql_filter};
 
 /// Runs SQL against the node's tables.
 #[derive(Clone)]
@@ -160,17 +166,28 @@ impl TableProvider for IcebergTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let schema = self.resolved.schema.clone();
         let projection = projection.cloned().unwrap_or_else(|| (0..schema.fields().len()).collect());
-        let spec = Arc::new(ScanSpec::new(&self.resolved.name, schema, projection, filters, limit)?);
-        let splits = self.node.planner.plan(&self.resolved, filters).await?;
+        let spec = ScanSpec::new(&self.resolved.name, schema, projection, filters, limit)?;
+        let parts = self.node.planner.plan(&self.resolved, filters).await?;
         let out = spec.output_schema();
+        let splits = self.node.place(&self.resolved.name, parts, false);
         if splits.is_empty() {
             return Ok(Arc::new(EmptyExec::new(out)));
         }
+        let columns: Vec<String> = out.fields().iter().map(|f| f.name().clone()).collect();
+        let sql_filter = encode_sql_filter(filters)?;
         let partitions: Vec<Arc<dyn PartitionStream>> = splits
             .into_iter()
-            .map(|split| {
-                Arc::new(SplitPartition { reader: self.node.reader.clone(), spec: spec.clone(), split, schema: out.clone() })
-                    as Arc<dyn PartitionStream>
+            .map(|(split, owners)| {
+                let ticket = ScanTicket {
+                    table: self.resolved.name.clone(),
+                    snapshot_id: self.resolved.snapshot_id(),
+                    columns: columns.clone(),
+                    filter: None,
+                    sql_filter: sql_filter.clone(),
+                    limit,
+                    split,
+                };
+                Arc::new(SplitPartition { node: self.node.clone(), ticket, owners, schema: out.clone() }) as Arc<dyn PartitionStream>
             })
             .collect();
         Ok(Arc::new(StreamingTableExec::try_new(out, partitions, None, vec![], false, None)?))
@@ -193,18 +210,19 @@ fn evaluable(expr: &Expr) -> bool {
     ok
 }
 
-/// One split as one DataFusion partition.
+/// One split as one DataFusion partition, read where it lives.
 #[derive(Clone)]
 struct SplitPartition {
-    reader: SplitReader,
-    spec: Arc<ScanSpec>,
-    split: Split,
+    node: Arc<Node>,
+    ticket: ScanTicket,
+    owners: Vec<MemberInfo>,
     schema: SchemaRef,
 }
 
 impl std::fmt::Debug for SplitPartition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SplitPartition({} parts)", self.split.parts.len())
+        let owners: Vec<&str> = self.owners.iter().map(|m| m.node_id.as_str()).collect();
+        write!(f, "SplitPartition({} parts, owners {owners:?})", self.ticket.split.parts.len())
     }
 }
 
@@ -214,7 +232,10 @@ impl PartitionStream for SplitPartition {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let stream = self.reader.read(self.spec.clone(), self.split.clone()).map_err(DataFusionError::from);
+        let stream = self
+            .node
+            .read_routed(self.ticket.clone(), self.owners.clone(), self.schema.clone())
+            .map_err(DataFusionError::from);
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream.boxed()))
     }
 }
