@@ -130,6 +130,8 @@ def location_host(location) -> str:
 @pytest.fixture(scope="module")
 def static_cluster(arrow_cache_bin, wh, tmp_path_factory):
     nodes = make_nodes(tmp_path_factory.mktemp("static"), wh, 3)
+    # n1 asks its peers for ZSTD-compressed Arrow IPC, as off-host nodes would (LZ4 by default).
+    nodes[1].config["cache_node"]["networking"]["ipc_compression"] = "zstd"
     try:
         yield start_cluster(nodes, static(nodes), replication_factor=2)
     finally:
@@ -185,6 +187,23 @@ def test_split_read_from_a_node_that_does_not_own_it(static_cluster, wh):
     owners = {location_host(loc) for loc in ep.locations}
     stranger = next(n for n in static_cluster if f"{n.host}:{n.flight_port}" not in owners)
     assert_same_rows(read_endpoint(ep, [stranger.flight_uri]), read_endpoint(ep))
+
+
+@pytest.mark.parametrize("codec", [b"lz4", b"zstd", b"none"])
+def test_compressed_split_reads_are_exact(static_cluster, codec):
+    """Nodes ask each other for LZ4/ZSTD Arrow IPC (off loopback by default); any client may."""
+    entry = static_cluster[0]
+    info = scan_info(entry, {"table": T.ALL_TYPES})
+    options = flight.FlightCallOptions(headers=[(b"x-arrow-cache-ipc-compression", codec)])
+    client = entry.new_flight_client()
+    try:
+        for ep in info.endpoints:
+            assert_same_rows(client.do_get(ep.ticket, options).read_all(), read_endpoint(ep))
+        bad = flight.FlightCallOptions(headers=[(b"x-arrow-cache-ipc-compression", b"snappy")])
+        with pytest.raises(pa.ArrowInvalid, match="snappy"):
+            client.do_get(info.endpoints[0].ticket, bad).read_all()
+    finally:
+        client.close()
 
 
 def test_table_operations_run_on_every_node(static_cluster, wh):
