@@ -174,7 +174,16 @@ impl Lake {
     /// larger one is cut into ranges of row groups, each closed when it reaches
     /// `split_bytes` (or at the last row group).
     #[allow(clippy::too_many_arguments)]
-    fn cut(&mut self, rng: &mut Rng, split_bytes: u64, table: usize, partition: &str, file: String, size: u64, rg_mib: f64) {
+    fn cut(
+        &mut self,
+        rng: &mut Rng,
+        split_bytes: u64,
+        table: usize,
+        partition: &str,
+        file: String,
+        size: u64,
+        rg_mib: f64,
+    ) {
         if size <= split_bytes {
             self.parts.push(Part { table, partition: partition.into(), file, row_groups: None, bytes: size });
             return;
@@ -190,7 +199,13 @@ impl Lake {
         for (rg, b) in groups.iter().enumerate() {
             bytes += b;
             if bytes >= split_bytes || rg + 1 == groups.len() {
-                let part = Part { table, partition: partition.into(), file: file.clone(), row_groups: Some((start, rg + 1)), bytes };
+                let part = Part {
+                    table,
+                    partition: partition.into(),
+                    file: file.clone(),
+                    row_groups: Some((start, rg + 1)),
+                    bytes,
+                };
                 self.parts.push(part);
                 (start, bytes) = (rg + 1, 0);
             }
@@ -198,7 +213,12 @@ impl Lake {
     }
 
     fn key<'a>(&'a self, part: &'a Part) -> PlacementKey<'a> {
-        PlacementKey { table: self.tables[part.table], partition: &part.partition, file: &part.file, row_groups: part.row_groups }
+        PlacementKey {
+            table: self.tables[part.table],
+            partition: &part.partition,
+            file: &part.file,
+            row_groups: part.row_groups,
+        }
     }
 
     fn bytes(&self) -> u64 {
@@ -264,7 +284,10 @@ enum Scheme {
     Rendezvous,
     /// `consistent_hash_ring` with this many vnodes per node; `xxh3`: with
     /// [`Xxh3Build`] instead of the crate's default FNV.
-    Ring { vnodes: usize, xxh3: bool },
+    Ring {
+        vnodes: usize,
+        xxh3: bool,
+    },
 }
 
 impl Scheme {
@@ -298,7 +321,9 @@ impl Placer {
         let names = ids.iter().map(|&i| node_name(i));
         match scheme {
             Scheme::Rendezvous => Placer::Rendezvous(Placement::new(names, 2)),
-            Scheme::Ring { vnodes, xxh3: false } => Placer::Ring(RingBuilder::default().vnodes(vnodes).nodes_iter(names).build()),
+            Scheme::Ring { vnodes, xxh3: false } => {
+                Placer::Ring(RingBuilder::default().vnodes(vnodes).nodes_iter(names).build())
+            }
             Scheme::Ring { vnodes, xxh3: true } => {
                 Placer::RingXxh3(RingBuilder::new(Xxh3Build).vnodes(vnodes).nodes_iter(names).build())
             }
@@ -354,7 +379,9 @@ impl Placer {
             [a, b]
         }
         match self {
-            Placer::Rendezvous(p) => lake.parts.iter().map(|part| pair(p.owners(&lake.key(part)).into_iter())).collect(),
+            Placer::Rendezvous(p) => {
+                lake.parts.iter().map(|part| pair(p.owners(&lake.key(part)).into_iter())).collect()
+            }
             Placer::Ring(ring) => lake.hashes.iter().map(|h| pair(ring.replicas(h).map(String::as_str))).collect(),
             Placer::RingXxh3(ring) => lake.hashes.iter().map(|h| pair(ring.replicas(h).map(String::as_str))).collect(),
         }
@@ -392,7 +419,8 @@ struct Spread {
 impl Spread {
     fn of(values: &[f64], ideal: f64) -> Self {
         let mean = values.iter().sum::<f64>() / values.len() as f64;
-        let worst = values.iter().cloned().fold(ideal, |w, v| if (v - ideal).abs() > (w - ideal).abs() { v } else { w });
+        let worst =
+            values.iter().cloned().fold(ideal, |w, v| if (v - ideal).abs() > (w - ideal).abs() { v } else { w });
         Spread { mean, worst }
     }
 }
@@ -511,7 +539,8 @@ fn report(lakes: &[Lake], schemes: &[Scheme]) -> Vec<(usize, Outcome)> {
                 format!("{} / {}", pct(med(&|o| f(o).mean)), pct(med(&|o| f(o).worst)))
             };
             let met = outcomes.iter().filter(|o| o.meets(n)).count();
-            let splits_per_node = lakes.iter().map(|l| l.parts.len()).sum::<usize>() as f64 / lakes.len() as f64 / n as f64;
+            let splits_per_node =
+                lakes.iter().map(|l| l.parts.len()).sum::<usize>() as f64 / lakes.len() as f64 / n as f64;
             println!(
                 "| {} | {n} | {:.0} | {:.3} | {:.3} | {:.3} / {:.3} | {} ({}) | {} ({}) | {} | {} | {} |",
                 scheme.name(),
@@ -548,7 +577,9 @@ fn report(lakes: &[Lake], schemes: &[Scheme]) -> Vec<(usize, Outcome)> {
 fn degradation(split_bytes: u64) {
     println!("| lake scale | splits | N=3 | N=5 | N=10 | N=20 | N=50 | N=100 |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (label, scale) in [("1/256", 1.0 / 256.0), ("1/64", 1.0 / 64.0), ("1/16", 1.0 / 16.0), ("1/4", 0.25), ("1", 1.0)] {
+    for (label, scale) in
+        [("1/256", 1.0 / 256.0), ("1/64", 1.0 / 64.0), ("1/16", 1.0 / 16.0), ("1/4", 0.25), ("1", 1.0)]
+    {
         let lakes: Vec<Lake> =
             (0..if scale < 1.0 { 9 } else { 1 }).map(|s| Lake::generate(scale, 0xde9_0000 + s, split_bytes)).collect();
         let splits = lakes.iter().map(|l| l.parts.len()).sum::<usize>() / lakes.len();
@@ -575,7 +606,9 @@ fn degradation(split_bytes: u64) {
 
 /// ns per lookup (the key's hash included), and cluster build times.
 fn lookup_cost(lake: &Lake) {
-    println!("| N | `owners` R=1 ns | `owners` R=2 ns | `primary` ns | ring (1000 vnodes) `get` ns | `Placement::new` µs | ring (1000 vnodes) build ms |");
+    println!(
+        "| N | `owners` R=1 ns | `owners` R=2 ns | `primary` ns | ring (1000 vnodes) `get` ns | `Placement::new` µs | ring (1000 vnodes) build ms |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     let keys: Vec<PlacementKey<'_>> = lake.parts.iter().take(20_000).map(|p| lake.key(p)).collect();
     let best_of = |f: &mut dyn FnMut() -> usize| {
@@ -623,7 +656,8 @@ fn main() {
     println!("### Large lake\n\n{}\n", large.describe());
     let outcomes = report(std::slice::from_ref(&large), &schemes);
 
-    let small: Vec<Lake> = (0..SMALL_LAKES).map(|s| Lake::generate(1.0 / 40.0, 0x5_3a11 + 7777 * s, split_bytes)).collect();
+    let small: Vec<Lake> =
+        (0..SMALL_LAKES).map(|s| Lake::generate(1.0 / 40.0, 0x5_3a11 + 7777 * s, split_bytes)).collect();
     println!("\n### Small lake (scale 1/40), median over {SMALL_LAKES} lakes\n\nThe first: {}\n", small[0].describe());
     report(&small, &[Scheme::Rendezvous, Scheme::Ring { vnodes: 1000, xxh3: false }]);
 

@@ -106,7 +106,8 @@ impl Node {
         });
     }
 
-    /// Serves Flight and HTTP until `shutdown` resolves or a server fails.
+    /// Serves Flight, the control plane and HTTP, and joins the cluster,
+    /// until `shutdown` resolves or a server fails.
     pub async fn serve(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
         let net = &self.config.networking;
         let flight = bind(&net.bind_address, net.flight_port, "networking.flight_port").await?;
@@ -115,41 +116,19 @@ impl Node {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_tx = Arc::new(stop_tx);
         let stop_on_join_failure = stop_tx.clone();
-        let service = FlightServiceServer::new(FlightFront::new(self.clone()))
+        let flight_service = FlightServiceServer::new(FlightFront::new(self.clone()))
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
-        let mut rx = stop_rx.clone();
-        // Small responses (FlightInfo, the last batch) must not wait on Nagle's algorithm.
-        let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(flight), |conn| {
-            conn.inspect(|c| {
-                let _ = c.set_nodelay(true);
-            })
-        });
-        let flight_server = tonic::transport::Server::builder().add_service(service).serve_with_incoming_shutdown(
-            incoming,
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
-        );
-        let mut rx = stop_rx.clone();
+        let flight_server = tonic::transport::Server::builder()
+            .add_service(flight_service)
+            .serve_with_incoming_shutdown(nodelay(flight), stopped(stop_rx.clone()));
         let control_service = ControlPlaneServer::new(ControlService { node: self.clone() })
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
-        let control_incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(control), |conn| {
-            conn.inspect(|c| {
-                let _ = c.set_nodelay(true);
-            })
-        });
-        let control_server = tonic::transport::Server::builder().add_service(control_service).serve_with_incoming_shutdown(
-            control_incoming,
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
-        );
-        let mut rx = stop_rx.clone();
-        let http_server = axum::serve(http, crate::serve::http::router(self.clone())).with_graceful_shutdown(async move {
-            let _ = rx.wait_for(|s| *s).await;
-        });
+        let control_server = tonic::transport::Server::builder()
+            .add_service(control_service)
+            .serve_with_incoming_shutdown(nodelay(control), stopped(stop_rx.clone()));
+        let http_server = axum::serve(http, crate::serve::http::router(self.clone())).with_graceful_shutdown(stopped(stop_rx));
         // Join once the servers listen: from then on other nodes may route here.
         let serving = async {
             let cluster = Cluster::join(&self.config, self.member()).await?;
@@ -186,6 +165,23 @@ impl Node {
         joined?;
         served
     }
+}
+
+/// The listener's connections with TCP_NODELAY: small responses (FlightInfo,
+/// the last batch, control-plane replies) must not wait on Nagle's algorithm.
+fn nodelay(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |conn| {
+        conn.inspect(|c| {
+            let _ = c.set_nodelay(true);
+        })
+    })
+}
+
+/// Resolves when the stop flag is raised.
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 async fn bind(host: &str, port: u16, key: &str) -> Result<TcpListener> {

@@ -7,7 +7,7 @@
 //! version computes the same owners. `seed(node)` is XXH3-64 of the node id,
 //! computed once in [`Placement::new`]. `mix` is the SplitMix64 finalizer. A lookup
 //! hashes the key once, then does one xor-multiply round per node: O(N).
-//! Measured: 50-120 ns for 3-20 nodes, 0.3 µs for 100.
+//! Measured: 35-140 ns per key for 3-20 nodes (R = 1-2), 0.2-0.4 µs for 100.
 //!
 //! # Why rendezvous and not a ring
 //!
@@ -18,12 +18,12 @@
 //! 2 points of 1/N, for 3 to 100 nodes.
 //! - A ring node's share is the sum of its vnodes' arcs, and those vary. With
 //!   the crate's default of 10 vnodes, max/mean is 1.36-1.92, and a leave moves
-//!   up to 18 points more or less than 1/N. With 100 vnodes it is 1.13-1.31,
-//!   with the crate's FNV hash or with XXH3 alike: the spread comes from the arcs,
-//!   not from the hash. With 1000 vnodes the ring meets the goals up to 50 nodes
-//!   but misses at 100 (bytes 1.12). That ring holds 100k vnodes in a sorted
-//!   `Vec`: building it takes 1.8 s, it has to be rebuilt on every membership
-//!   change, and a lookup takes 0.5 µs.
+//!   up to 18 points more or less than 1/N. With 100 vnodes it is 1.12-1.31 from
+//!   5 nodes up, and 1.09-1.36 with XXH3 instead of the crate's FNV: the spread
+//!   comes from the arcs, not from the hash. With 1000 vnodes the ring meets the
+//!   goals up to 50 nodes but misses at 100 (bytes 1.12). That ring holds 100k
+//!   vnodes in a sorted `Vec`: building it takes 1.5-1.8 s, it has to be rebuilt
+//!   on every membership change, and a lookup takes 0.4-0.6 µs.
 //! - Rendezvous has no arcs. Every node's expected share is exactly 1/N, so
 //!   balance is as good as independent uniform draws, and no stateless hash does
 //!   better. Movement is minimal by construction. A node that leaves gives away
@@ -186,7 +186,11 @@ mod tests {
     /// `count` keys like a planner makes them: whole files, and for every
     /// third file its row-group ranges.
     fn paths(count: usize) -> Vec<String> {
-        (0..count).map(|i| format!("s3://lake/warehouse/db/events/data/day={:03}/{i:05}-{:08x}.parquet", i % 97, i * 2_654_435_761)).collect()
+        (0..count)
+            .map(|i| {
+                format!("s3://lake/warehouse/db/events/data/day={:03}/{i:05}-{:08x}.parquet", i % 97, i * 2_654_435_761)
+            })
+            .collect()
     }
 
     fn keys(paths: &[String]) -> Vec<PlacementKey<'_>> {
@@ -196,7 +200,12 @@ mod tests {
             .flat_map(|(i, path)| {
                 let ranges: Vec<Option<(usize, usize)>> =
                     if i % 3 == 0 { (0..4).map(|r| Some((2 * r, 2 * r + 2))).collect() } else { vec![None] };
-                ranges.into_iter().map(move |row_groups| PlacementKey { table: "db.events", partition: "", file: path, row_groups })
+                ranges.into_iter().map(move |row_groups| PlacementKey {
+                    table: "db.events",
+                    partition: "",
+                    file: path,
+                    row_groups,
+                })
             })
             .collect()
     }
