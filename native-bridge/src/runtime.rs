@@ -1,0 +1,87 @@
+//! Process-wide state: one lazily started Tokio runtime and one pooled gRPC
+//! channel per address, shared by every client handle (tonic channels
+//! multiplex HTTP/2 streams, so all splits read from one node share one
+//! connection), plus the native-memory gauge behind `nativeBytesInUse`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::{BridgeError, Result};
+
+/// Worker threads of the bridge's runtime: the JVM threads do the blocking
+/// (they wait on `block_on` / the stream's channel); the workers only drive
+/// sockets and decode Flight messages.
+const WORKER_THREADS: usize = 2;
+
+/// How long opening a TCP connection to a node may take before the attempt
+/// counts as failed (and a read moves on to the next owner).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest gRPC message accepted: Flight batches of wide rows can be large.
+pub const MAX_MESSAGE_SIZE: usize = 1 << 30;
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+static CHANNELS: OnceLock<Mutex<HashMap<String, Channel>>> = OnceLock::new();
+
+/// Bytes the native side holds for the JVM: batches decoded and buffered, or
+/// exported and not yet released by Java, plus the state of open streams.
+static BYTES_IN_USE: AtomicI64 = AtomicI64::new(0);
+
+/// The bridge's runtime, started on first use.
+pub fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKER_THREADS)
+            .thread_name("arrow-cache-bridge")
+            .enable_all()
+            .build()
+            .expect("cannot start the arrow-cache bridge's Tokio runtime")
+    })
+}
+
+/// The shared channel to `addr` (`host:port`), connected lazily on first use
+/// (and reconnected by tonic after a failure).
+pub fn channel(addr: &str) -> Result<Channel> {
+    let channels = CHANNELS.get_or_init(Default::default);
+    let mut channels = channels.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = channels.get(addr) {
+        return Ok(c.clone());
+    }
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| BridgeError::invalid(format!("`{addr}` is not a node address (host:port): {e}")))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5));
+    // connect_lazy spawns the channel's worker, so it needs the runtime's context.
+    let _guard = runtime().enter();
+    let channel = endpoint.connect_lazy();
+    channels.insert(addr.to_string(), channel.clone());
+    Ok(channel)
+}
+
+pub fn bytes_in_use() -> i64 {
+    BYTES_IN_USE.load(Ordering::Relaxed)
+}
+
+/// A share of [`bytes_in_use`]: added when created, given back when dropped.
+#[derive(Debug)]
+pub struct Reservation(i64);
+
+impl Reservation {
+    pub fn new(bytes: i64) -> Self {
+        BYTES_IN_USE.fetch_add(bytes, Ordering::Relaxed);
+        Self(bytes)
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        BYTES_IN_USE.fetch_sub(self.0, Ordering::Relaxed);
+    }
+}
