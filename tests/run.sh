@@ -22,3 +22,6 @@ venv=${ARROW_CACHE_VENV:-$repo/.venv}
 
 echo "== end-to-end suites"
 "$venv/bin/python" -m pytest "$repo/tests" -q -p no:cacheprovider "$@"
+
+echo "== JVM connector suites (Gradle: common, Spark 3.5)"
+"$repo/tests/spark/run.sh"

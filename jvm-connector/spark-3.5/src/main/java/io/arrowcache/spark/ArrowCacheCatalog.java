@@ -1,0 +1,162 @@
+package io.arrowcache.spark;
+
+import org.apache.spark.sql.catalyst.analysis.NoSuchNamespaceException;
+import org.apache.spark.sql.catalyst.analysis.NoSuchTableException;
+import org.apache.spark.sql.connector.catalog.Identifier;
+import org.apache.spark.sql.connector.catalog.NamespaceChange;
+import org.apache.spark.sql.connector.catalog.SupportsNamespaces;
+import org.apache.spark.sql.connector.catalog.Table;
+import org.apache.spark.sql.connector.catalog.TableCatalog;
+import org.apache.spark.sql.connector.catalog.TableChange;
+import org.apache.spark.sql.connector.expressions.Transform;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.util.CaseInsensitiveStringMap;
+
+import java.util.Collections;
+import java.util.Map;
+
+/**
+ * A read-only Spark catalog over an arrow-cache cluster:
+ * <pre>
+ * spark.sql.catalog.cache = io.arrowcache.spark.ArrowCacheCatalog
+ * spark.sql.catalog.cache.cluster = cache-node:8816
+ * SELECT * FROM cache.ns.tbl [VERSION AS OF snapshot-id | TIMESTAMP AS OF ts]
+ * </pre>
+ * Catalog options: {@code cluster} (required) and {@code connect-timeout-ms}.
+ */
+public class ArrowCacheCatalog implements TableCatalog, SupportsNamespaces {
+    public static final String CLUSTER = "cluster";
+    public static final String CONNECT_TIMEOUT_MS = "connect-timeout-ms";
+
+    private String name;
+    private String cluster;
+    private long connectTimeoutMs;
+
+    @Override
+    public void initialize(String name, CaseInsensitiveStringMap options) {
+        this.name = name;
+        String c = options.get(CLUSTER);
+        if (c == null || c.trim().isEmpty()) {
+            throw new IllegalArgumentException("spark.sql.catalog." + name + "." + CLUSTER
+                    + " is not set: give host:port of an arrow-cache node's control plane, e.g. cache-node:8816");
+        }
+        this.cluster = ArrowCacheReadConf.address(c, "spark.sql.catalog." + name + "." + CLUSTER);
+        Long t = ArrowCacheReadConf.longOption(options, CONNECT_TIMEOUT_MS);
+        if (t != null && t <= 0) {
+            throw new IllegalArgumentException("spark.sql.catalog." + name + "." + CONNECT_TIMEOUT_MS + " must be positive, got " + t);
+        }
+        this.connectTimeoutMs = t == null ? ArrowCacheReadConf.DEFAULT_CONNECT_TIMEOUT_MS : t;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    static String tableId(Identifier ident) {
+        StringBuilder b = new StringBuilder();
+        for (String ns : ident.namespace()) {
+            b.append(ns).append('.');
+        }
+        return b.append(ident.name()).toString();
+    }
+
+    private Table load(Identifier ident, Long snapshotId, Long asOfMs) throws NoSuchTableException {
+        if (ident.namespace().length == 0) {
+            throw new NoSuchTableException(ident);
+        }
+        ArrowCacheReadConf conf = ArrowCacheReadConf.forCatalog(cluster, connectTimeoutMs, tableId(ident), snapshotId, asOfMs);
+        return ArrowCacheTables.load(conf);  // NoSuchTableException is thrown through
+    }
+
+    @Override
+    public Table loadTable(Identifier ident) throws NoSuchTableException {
+        return load(ident, null, null);
+    }
+
+    /** {@code VERSION AS OF <snapshot-id>}. */
+    @Override
+    public Table loadTable(Identifier ident, String version) throws NoSuchTableException {
+        long snapshot;
+        try {
+            snapshot = Long.parseLong(version.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("VERSION AS OF needs an Iceberg snapshot id (a whole number), got `" + version + "`");
+        }
+        return load(ident, snapshot, null);
+    }
+
+    /** {@code TIMESTAMP AS OF}: Spark gives microseconds, the cache takes milliseconds. */
+    @Override
+    public Table loadTable(Identifier ident, long timestampMicros) throws NoSuchTableException {
+        return load(ident, null, Math.floorDiv(timestampMicros, 1000L));
+    }
+
+    @Override
+    public Identifier[] listTables(String[] namespace) {
+        // The bridge has no table listing yet; tables are found by name.
+        return new Identifier[0];
+    }
+
+    @Override
+    public void invalidateTable(Identifier ident) {
+        // Nothing is cached on the Spark side.
+    }
+
+    @Override
+    @SuppressWarnings("deprecation")
+    public Table createTable(Identifier ident, StructType schema, Transform[] partitions, Map<String, String> properties) {
+        throw readOnly("create table " + tableId(ident));
+    }
+
+    @Override
+    public Table alterTable(Identifier ident, TableChange... changes) {
+        throw readOnly("alter table " + tableId(ident));
+    }
+
+    @Override
+    public boolean dropTable(Identifier ident) {
+        throw readOnly("drop table " + tableId(ident));
+    }
+
+    @Override
+    public void renameTable(Identifier oldIdent, Identifier newIdent) {
+        throw readOnly("rename table " + tableId(oldIdent));
+    }
+
+    @Override
+    public String[][] listNamespaces() {
+        return new String[0][];
+    }
+
+    @Override
+    public String[][] listNamespaces(String[] namespace) {
+        return new String[0][];
+    }
+
+    /** Any namespace may hold tables; whether a table exists is decided when it is loaded. */
+    @Override
+    public Map<String, String> loadNamespaceMetadata(String[] namespace) throws NoSuchNamespaceException {
+        return Collections.emptyMap();
+    }
+
+    @Override
+    public void createNamespace(String[] namespace, Map<String, String> metadata) {
+        throw readOnly("create namespace");
+    }
+
+    @Override
+    public void alterNamespace(String[] namespace, NamespaceChange... changes) {
+        throw readOnly("alter namespace");
+    }
+
+    @Override
+    public boolean dropNamespace(String[] namespace, boolean cascade) {
+        throw readOnly("drop namespace");
+    }
+
+    private UnsupportedOperationException readOnly(String what) {
+        return new UnsupportedOperationException("arrow-cache catalog " + name + " is read-only: cannot " + what
+                + "; write through the table's own catalog");
+    }
+}

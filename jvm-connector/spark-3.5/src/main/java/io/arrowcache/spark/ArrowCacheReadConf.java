@@ -1,0 +1,182 @@
+package io.arrowcache.spark;
+
+import io.arrowcache.client.ArrowCacheClient;
+import org.apache.spark.sql.util.CaseInsensitiveStringMap;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The read options of the {@code arrow-cache} source and of catalog tables:
+ * {@code cache.cluster} (host:port of any node's control plane), {@code table.id} (namespace.table;
+ * {@code load("ns.tbl")} works too), {@code snapshot-id}, {@code as-of-timestamp} (milliseconds
+ * since the epoch) and {@code cache.connect-timeout-ms}. A bad value is an
+ * {@link IllegalArgumentException} naming the option.
+ */
+public final class ArrowCacheReadConf implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public static final String CLUSTER = "cache.cluster";
+    public static final String TABLE_ID = "table.id";
+    public static final String SNAPSHOT_ID = "snapshot-id";
+    public static final String AS_OF_TIMESTAMP = "as-of-timestamp";
+    public static final String CONNECT_TIMEOUT_MS = "cache.connect-timeout-ms";
+    public static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+    /** Options Spark itself passes ({@code load(path)}). */
+    private static final String PATH = "path";
+    private static final Set<String> KNOWN = new HashSet<>(Arrays.asList(
+            CLUSTER, TABLE_ID, SNAPSHOT_ID, AS_OF_TIMESTAMP, CONNECT_TIMEOUT_MS, PATH, "paths"));
+
+    private final String cluster;
+    private final long connectTimeoutMs;
+    private final String tableId;
+    private final Long snapshotId;
+    private final Long asOfTimestampMs;
+
+    ArrowCacheReadConf(String cluster, long connectTimeoutMs, String tableId, Long snapshotId, Long asOfTimestampMs) {
+        this.cluster = cluster;
+        this.connectTimeoutMs = connectTimeoutMs;
+        this.tableId = tableId;
+        this.snapshotId = snapshotId;
+        this.asOfTimestampMs = asOfTimestampMs;
+        if (snapshotId != null && asOfTimestampMs != null) {
+            throw new IllegalArgumentException("options " + SNAPSHOT_ID + " (" + snapshotId + ") and " + AS_OF_TIMESTAMP + " ("
+                    + asOfTimestampMs + ") both select a snapshot; give one of them");
+        }
+    }
+
+    /** The options of {@code spark.read.format("arrow-cache")}. */
+    public static ArrowCacheReadConf fromOptions(Map<String, String> options) {
+        CaseInsensitiveStringMap o = options instanceof CaseInsensitiveStringMap
+                ? (CaseInsensitiveStringMap) options : new CaseInsensitiveStringMap(options);
+        checkKnown(o.keySet(), "arrow-cache");
+        String cluster = o.get(CLUSTER);
+        if (cluster == null || cluster.trim().isEmpty()) {
+            throw new IllegalArgumentException("option " + CLUSTER + " is not set: give host:port of an arrow-cache node's control plane, "
+                    + "e.g. .option(\"" + CLUSTER + "\", \"cache-node:8816\")");
+        }
+        String table = o.get(TABLE_ID);
+        if (table == null || table.trim().isEmpty()) {
+            table = o.get(PATH);
+        }
+        if (table == null || table.trim().isEmpty()) {
+            throw new IllegalArgumentException("option " + TABLE_ID + " is not set: name the table as namespace.table, "
+                    + "e.g. .option(\"" + TABLE_ID + "\", \"warehouse.sales_data\")");
+        }
+        return new ArrowCacheReadConf(address(cluster, CLUSTER), timeout(o), table.trim(),
+                longOption(o, SNAPSHOT_ID), longOption(o, AS_OF_TIMESTAMP));
+    }
+
+    /** A catalog table: the catalog's cluster, the identifier's name, options of the read. */
+    static ArrowCacheReadConf forCatalog(String cluster, long timeoutMs, String tableId, Long snapshotId, Long asOfMs) {
+        return new ArrowCacheReadConf(cluster, timeoutMs, tableId, snapshotId, asOfMs);
+    }
+
+    /** This read with per-scan options (snapshot-id, as-of-timestamp) applied. */
+    ArrowCacheReadConf withScanOptions(CaseInsensitiveStringMap options) {
+        if (options == null || options.isEmpty()) {
+            return this;
+        }
+        checkKnown(options.keySet(), "arrow-cache");
+        Long snap = longOption(options, SNAPSHOT_ID);
+        Long asOf = longOption(options, AS_OF_TIMESTAMP);
+        if (snap == null && asOf == null) {
+            return this;
+        }
+        Long newSnap = snap != null ? snap : (asOf != null ? null : snapshotId);
+        Long newAsOf = asOf != null ? asOf : (snap != null ? null : asOfTimestampMs);
+        if (java.util.Objects.equals(newSnap, snapshotId) && java.util.Objects.equals(newAsOf, asOfTimestampMs)) {
+            return this;
+        }
+        return new ArrowCacheReadConf(cluster, connectTimeoutMs, tableId, newSnap, newAsOf);
+    }
+
+    static String address(String value, String option) {
+        try {
+            return ArrowCacheClient.checkAddress(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("option " + option + ": " + e.getMessage(), e);
+        }
+    }
+
+    static long timeout(CaseInsensitiveStringMap o) {
+        Long t = longOption(o, CONNECT_TIMEOUT_MS);
+        if (t == null) {
+            return DEFAULT_CONNECT_TIMEOUT_MS;
+        }
+        if (t <= 0) {
+            throw new IllegalArgumentException("option " + CONNECT_TIMEOUT_MS + " must be a positive number of milliseconds, got " + t);
+        }
+        return t;
+    }
+
+    static Long longOption(Map<String, String> o, String key) {
+        String v = o.get(key);
+        if (v == null || v.trim().isEmpty()) {
+            return null;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            String what = key.equals(AS_OF_TIMESTAMP) ? "milliseconds since the epoch" : "a whole number";
+            throw new IllegalArgumentException("option " + key + " must be " + what + ", got `" + v + "`");
+        }
+    }
+
+    private static void checkKnown(Set<String> keys, String source) {
+        for (String k : keys) {
+            if (!KNOWN.contains(k.toLowerCase(java.util.Locale.ROOT))) {
+                List<String> known = Arrays.asList(CLUSTER, TABLE_ID, SNAPSHOT_ID, AS_OF_TIMESTAMP, CONNECT_TIMEOUT_MS);
+                throw new IllegalArgumentException("unknown " + source + " option `" + k + "`; options are " + known);
+            }
+        }
+    }
+
+    public String cluster() {
+        return cluster;
+    }
+
+    public long connectTimeoutMs() {
+        return connectTimeoutMs;
+    }
+
+    public String tableId() {
+        return tableId;
+    }
+
+    public Long snapshotId() {
+        return snapshotId;
+    }
+
+    public Long asOfTimestampMs() {
+        return asOfTimestampMs;
+    }
+
+    /** The options that recreate this read (table properties). */
+    Map<String, String> toOptions() {
+        Map<String, String> m = new HashMap<>();
+        m.put(CLUSTER, cluster);
+        m.put(TABLE_ID, tableId);
+        m.put(CONNECT_TIMEOUT_MS, Long.toString(connectTimeoutMs));
+        if (snapshotId != null) {
+            m.put(SNAPSHOT_ID, snapshotId.toString());
+        }
+        if (asOfTimestampMs != null) {
+            m.put(AS_OF_TIMESTAMP, asOfTimestampMs.toString());
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    @Override
+    public String toString() {
+        return tableId + (snapshotId != null ? "@" + snapshotId : "") + (asOfTimestampMs != null ? " as of " + asOfTimestampMs + " ms" : "")
+                + " on " + cluster;
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The JVM connector suites: builds the native bridge (native-bridge/, into $CARGO_TARGET_DIR), then
+# runs the JUnit tests of jvm-connector/ (common, spark-3.5) with Gradle. The Spark tests write
+# Iceberg tables with Spark's Iceberg runtime and start an arrow-cache node ($ARROW_CACHE_BIN) that
+# reads them. Dependencies come from Maven Central once and stay in ~/.gradle.
+#
+#   tests/spark/run.sh                                   # everything
+#   tests/spark/run.sh --tests '*ReadTest*'              # extra arguments go to Gradle
+#
+# Uses `gradle` from PATH (Debian's 4.4.1 is enough; installed with apt-get when missing) or the
+# command in $GRADLE (e.g. GRADLE=./gradlew for the wrapper's current Gradle).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/arrow-cache/target}
+mkdir -p "$CARGO_TARGET_DIR"
+
+if ! command -v javac >/dev/null 2>&1; then
+    echo "== installing a JDK (openjdk-17-jdk-headless)"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openjdk-17-jdk-headless
+fi
+if [ -z "${GRADLE:-}" ]; then
+    if ! command -v gradle >/dev/null 2>&1; then
+        echo "== installing gradle"
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq gradle
+    fi
+    GRADLE=gradle
+fi
+
+if [ -z "${ARROW_CACHE_BIN:-}" ]; then
+    echo "== building arrow-cache (release) into $CARGO_TARGET_DIR"
+    (cd "$repo" && cargo build --release --locked -p arrow-cache)
+    export ARROW_CACHE_BIN="$CARGO_TARGET_DIR/release/arrow-cache"
+fi
+
+echo "== building the native bridge (release) into $CARGO_TARGET_DIR"
+(cd "$repo" && cargo build --release --locked -p arrow-cache-bridge)
+
+echo "== JVM connector tests (Gradle: $GRADLE)"
+# -PskipCargo: the jar takes the library just built; the tests start nodes from $ARROW_CACHE_BIN.
+"$GRADLE" -p "$repo/jvm-connector" --no-daemon -PskipCargo build "$@"
