@@ -9,8 +9,10 @@ cd "$repo"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/arrow-cache/target}
 mkdir -p "$CARGO_TARGET_DIR"
 
-echo "== building arrow-cache (release) into $CARGO_TARGET_DIR"
-cargo build --release --locked -p arrow-cache
+# The whole workspace at once: building one package alone would resolve the shared
+# dependencies' features differently and rebuild them.
+echo "== building arrow-cache and the native bridge (release) into $CARGO_TARGET_DIR"
+cargo build --release --locked --workspace
 export ARROW_CACHE_BIN="$CARGO_TARGET_DIR/release/arrow-cache"
 
 echo "== Rust unit and doc tests"

@@ -13,7 +13,7 @@ use tonic::transport::Channel;
 
 use crate::error::{BridgeError, Result};
 use crate::proto::control_plane_client::ControlPlaneClient;
-use crate::proto::{self, PlanScanRequest, StatusRequest, TableRequest};
+use crate::proto::{self, ListTablesRequest, PlanScanRequest, StatusRequest, TableRequest};
 use crate::runtime::{self, MAX_MESSAGE_SIZE};
 
 /// The control plane's default port.
@@ -38,6 +38,8 @@ pub struct Client {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     ClusterStatus,
+    /// `{"namespace": "ns"}` (optional) -> `{"tables": ["ns.tbl", ...]}`.
+    ListTables,
     TableStats,
     Invalidate,
     Refresh,
@@ -48,13 +50,14 @@ impl Op {
     pub fn parse(name: &str) -> Result<Self> {
         Ok(match name {
             "cluster_status" => Op::ClusterStatus,
+            "list_tables" => Op::ListTables,
             "table_stats" => Op::TableStats,
             "invalidate" => Op::Invalidate,
             "refresh" => Op::Refresh,
             "warm" => Op::Warm,
             other => {
                 return Err(BridgeError::invalid(format!(
-                    "unknown operation `{other}`: expected cluster_status, table_stats, invalidate, refresh or warm"
+                    "unknown operation `{other}`: expected cluster_status, list_tables, table_stats, invalidate, refresh or warm"
                 )));
             }
         })
@@ -141,6 +144,20 @@ impl Client {
             }))?;
             return Ok(status_json(&status).to_string());
         }
+        if op == Op::ListTables {
+            let namespace = serde_json::from_str::<Value>(if args.trim().is_empty() { "{}" } else { args })
+                .map_err(|e| BridgeError::invalid(format!("list_tables arguments are not JSON: {e}")))?
+                .get("namespace")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let list = rt.block_on(self.with_control("listing tables", async |mut c| {
+                let mut request = tonic::Request::new(ListTablesRequest { namespace: namespace.clone() });
+                request.set_timeout(CALL_TIMEOUT);
+                c.list_tables(request).await
+            }))?;
+            return Ok(json!({ "tables": list.tables }).to_string());
+        }
         let table_request = table_request(args)?;
         let what = format!("{} of `{}`", op_name(op), table_request.table);
         let results = rt.block_on(self.with_control(&what, async |mut c| {
@@ -153,7 +170,7 @@ impl Client {
                 Op::Invalidate => c.invalidate(request).await,
                 Op::Refresh => c.refresh(request).await,
                 Op::Warm => c.warm(request).await,
-                Op::ClusterStatus => unreachable!("handled above"),
+                Op::ClusterStatus | Op::ListTables => unreachable!("handled above"),
             }
         }))?;
         Ok(results.merged_json)
@@ -163,6 +180,7 @@ impl Client {
 fn op_name(op: Op) -> &'static str {
     match op {
         Op::ClusterStatus => "cluster_status",
+        Op::ListTables => "list_tables",
         Op::TableStats => "table_stats",
         Op::Invalidate => "invalidate",
         Op::Refresh => "refresh",

@@ -30,12 +30,12 @@ fi
 
 if [ -z "${ARROW_CACHE_BIN:-}" ]; then
     echo "== building arrow-cache (release) into $CARGO_TARGET_DIR"
-    (cd "$repo" && cargo build --release --locked -p arrow-cache)
+    (cd "$repo" && cargo build --release --locked --workspace)
     export ARROW_CACHE_BIN="$CARGO_TARGET_DIR/release/arrow-cache"
 fi
 
 echo "== building the native bridge (release) into $CARGO_TARGET_DIR"
-(cd "$repo" && cargo build --release --locked -p arrow-cache-bridge)
+(cd "$repo" && cargo build --release --locked --workspace)
 
 echo "== JVM connector tests (Gradle: $GRADLE)"
 # -PskipCargo: the jar takes the library just built; the tests start nodes from $ARROW_CACHE_BIN.

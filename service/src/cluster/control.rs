@@ -282,6 +282,14 @@ impl ControlPlane for ControlService {
         Ok(Response::new((&self.node.member()).into()))
     }
 
+    async fn list_tables(&self, request: Request<proto::ListTablesRequest>) -> std::result::Result<Response<proto::TableList>, Status> {
+        let namespace = request.into_inner().namespace;
+        let prefix = format!("{namespace}.");
+        let tables = self.node.registry.list().await?;
+        let tables = tables.into_iter().filter(|t| namespace.is_empty() || t.starts_with(&prefix)).collect();
+        Ok(Response::new(proto::TableList { tables }))
+    }
+
     async fn plan_scan(&self, request: Request<proto::PlanScanRequest>) -> std::result::Result<Response<proto::ScanPlan>, Status> {
         let text = request.into_inner().scan_request_json;
         let scan = crate::serve::flight::parse_json(text.as_bytes(), "scan request")?;

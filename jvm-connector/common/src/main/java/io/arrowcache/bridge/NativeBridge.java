@@ -55,11 +55,12 @@ public final class NativeBridge {
     public static native void openSplit(long client, byte[] ticket, String[] locations, long streamAddress);
 
     /**
-     * Control-plane operations returning JSON: op is "cluster_status", "table_stats",
-     * "invalidate", "refresh" or "warm"; json is {"table":..,"partition":..,"columns":[..]}
-     * (ignored for cluster_status; partition is "k=v[,k=v]" or an object). Returns the merged
-     * JSON of all nodes (NodeResults.merged_json), or for cluster_status
-     * {"node_id", "discovery", "replication_factor", "nodes": [...]}.
+     * Control-plane operations returning JSON: op is "cluster_status", "list_tables",
+     * "table_stats", "invalidate", "refresh" or "warm"; json is
+     * {"table":..,"partition":..,"columns":[..]} (ignored for cluster_status; {"namespace":..}
+     * or {} for list_tables; partition is "k=v[,k=v]" or an object). Returns the merged JSON of
+     * all nodes (NodeResults.merged_json), for list_tables {"tables": ["ns.tbl", ...]}, or for
+     * cluster_status {"node_id", "discovery", "replication_factor", "nodes": [...]}.
      */
     public static native String call(long client, String op, String json);
 

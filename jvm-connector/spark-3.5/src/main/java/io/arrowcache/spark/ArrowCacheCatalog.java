@@ -12,6 +12,11 @@ import org.apache.spark.sql.connector.expressions.Transform;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.util.CaseInsensitiveStringMap;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.arrowcache.client.ArrowCacheClient;
+import io.arrowcache.scan.Json;
+
 import java.util.Collections;
 import java.util.Map;
 
@@ -94,8 +99,14 @@ public class ArrowCacheCatalog implements TableCatalog, SupportsNamespaces {
 
     @Override
     public Identifier[] listTables(String[] namespace) {
-        // The bridge has no table listing yet; tables are found by name.
-        return new Identifier[0];
+        ObjectNode body = Json.NODES.objectNode().put("namespace", String.join(".", namespace));
+        JsonNode tables = ArrowCacheClient.shared(cluster, connectTimeoutMs).call("list_tables", body).path("tables");
+        java.util.List<Identifier> out = new java.util.ArrayList<>();
+        for (JsonNode t : tables) {
+            String[] parts = t.asText().split("\\.");
+            out.add(Identifier.of(java.util.Arrays.copyOf(parts, parts.length - 1), parts[parts.length - 1]));
+        }
+        return out.toArray(new Identifier[0]);
     }
 
     @Override

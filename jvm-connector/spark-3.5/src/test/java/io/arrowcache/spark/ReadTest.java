@@ -210,6 +210,12 @@ public class ReadTest {
         assertSameRows("catalog all", env.icebergRead(ALL_TYPES), env.spark.table(TestEnv.CACHE + "." + TestEnv.tableId(ALL_TYPES)));
         assertEquals(env.icebergRead(PARTITIONED).schema().fieldNames().length,
                 env.sql("DESCRIBE TABLE " + TestEnv.CACHE + "." + TestEnv.tableId(PARTITIONED)).count());
+        // SHOW TABLES lists what the cluster serves in the namespace (the control plane's ListTables).
+        java.util.Set<String> shown = new java.util.HashSet<>();
+        for (Row r : env.sql("SHOW TABLES IN " + TestEnv.CACHE + "." + TestEnv.NAMESPACE).collectAsList()) {
+            shown.add(r.getString(1));
+        }
+        assertTrue(shown.toString(), shown.contains(ALL_TYPES) && shown.contains(PARTITIONED));
     }
 
     @Test
