@@ -164,6 +164,48 @@ def test_aggregate_from_every_entry_node(static_cluster, wh):
         assert {r["part"]: r["n"] for r in got} == dict(want), node.name
 
 
+def by_part(rows: list[dict]) -> dict:
+    """part -> (count, sum, min, max, avg, distinct s) of the rows with v > 0: what
+    PART_AGGREGATE returns. Sums are exact: every v is a multiple of 1/8."""
+    groups: dict[int, list[dict]] = {}
+    for r in rows:
+        if r["v"] > 0:
+            groups.setdefault(r["part"], []).append(r)
+    return {p: (len(g), sum(r["v"] for r in g), min(r["v"] for r in g), max(r["v"] for r in g),
+                sum(r["v"] for r in g) / len(g), len({r["s"] for r in g})) for p, g in groups.items()}
+
+
+PART_AGGREGATE = (f"SELECT part, count(*) AS n, sum(v) AS total, min(v) AS lo, max(v) AS hi, avg(v) AS mean, "
+                  f"count(DISTINCT s) AS kinds FROM {T.MANY_FILES} WHERE v > 0 GROUP BY part")
+
+
+def part_aggregate(node: Node) -> dict:
+    return {r["part"]: (r["n"], r["total"], r["lo"], r["hi"], r["mean"], r["kinds"])
+            for r in sql(node, PART_AGGREGATE).to_pylist()}
+
+
+def test_partial_aggregates_run_on_the_owners(static_cluster, wh):
+    """Aggregates over a table split across nodes run their partial phase on the owners
+    (EXPLAIN shows the fragment) and still equal pyiceberg's read from every entry node."""
+    rows = T.oracle(wh.tables[T.MANY_FILES]).to_pylist()
+    want_parts = by_part(rows)
+    want_totals = {"n": len(rows), "ids": sum(r["id"] for r in rows),
+                   "lo": min(r["s"] for r in rows), "hi": max(r["s"] for r in rows)}
+    small = Counter(r["s"] for r in rows if r["part"] < 10)
+    want_having = {s: n for s, n in small.items() if n > 2}
+    for node in static_cluster:
+        plan = sql(node, f"EXPLAIN {PART_AGGREGATE}").to_pydict()
+        physical = "\n".join(p for t, p in zip(plan["plan_type"], plan["plan"]) if t == "physical_plan")
+        assert "OwnerFragmentExec: runs on owners" in physical and "mode=Partial" in physical, physical
+        assert part_aggregate(node) == want_parts, node.name
+        got = sql(node, f"SELECT count(*) AS n, sum(id) AS ids, min(s) AS lo, max(s) AS hi "
+                        f"FROM {T.MANY_FILES}").to_pylist()
+        assert got == [want_totals], node.name
+        got = sql(node, f"SELECT s, count(*) AS n FROM {T.MANY_FILES} WHERE part < 10 "
+                        f"GROUP BY s HAVING count(*) > 2").to_pylist()
+        assert {r["s"]: r["n"] for r in got} == want_having, node.name
+
+
 def test_scan_endpoints_list_owners_and_spread(static_cluster, wh):
     flights = {n.flight_port: n for n in static_cluster}
     expected = T.oracle(wh.tables[T.MANY_FILES])
@@ -279,6 +321,16 @@ def test_kill_9_while_reading_is_exact(arrow_cache_bin, wh, tmp_path):
                 except Exception as e:  # noqa: BLE001 - collected and reported below
                     failures.append(f"sql: {e!r}"[:2000])
 
+        want_parts = by_part(expected.to_pylist())
+
+        def aggregate_reader():  # partial aggregates on the owners fail over too
+            while not done.is_set():
+                try:
+                    assert part_aggregate(entry) == want_parts
+                    rounds["aggregate"] += 1
+                except Exception as e:  # noqa: BLE001
+                    failures.append(f"aggregate: {e!r}"[:2000])
+
         def scan_reader():
             while not done.is_set():
                 try:
@@ -287,7 +339,7 @@ def test_kill_9_while_reading_is_exact(arrow_cache_bin, wh, tmp_path):
                 except Exception as e:  # noqa: BLE001
                     failures.append(f"scan: {e!r}"[:2000])
 
-        threads = [threading.Thread(target=f) for f in (sql_reader, scan_reader)]
+        threads = [threading.Thread(target=f) for f in (sql_reader, aggregate_reader, scan_reader)]
         for t in threads:
             t.start()
         time.sleep(1.5)
@@ -298,7 +350,7 @@ def test_kill_9_while_reading_is_exact(arrow_cache_bin, wh, tmp_path):
         for t in threads:
             t.join(120)
         assert not failures, failures[:3]
-        assert rounds["sql"] > killed_rounds.get("sql", 0) and rounds["scan"] > killed_rounds.get("scan", 0), (
+        assert all(rounds[k] > killed_rounds.get(k, 0) for k in ("sql", "aggregate", "scan")), (
             f"readers made no progress after the kill: {killed_rounds} -> {dict(rounds)}")
 
         # The survivors see the victim down and plan without it.

@@ -21,6 +21,7 @@
 
 pub mod control;
 pub mod etcd;
+pub mod fragment;
 pub mod membership;
 pub mod peers;
 pub mod placement;

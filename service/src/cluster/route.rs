@@ -119,7 +119,7 @@ impl Node {
 }
 
 /// Would another node answer differently? Not for errors in the request or the data.
-fn worth_retrying(e: &CacheError) -> bool {
+pub(crate) fn worth_retrying(e: &CacheError) -> bool {
     !matches!(
         e,
         CacheError::InvalidArgument(_)

@@ -36,6 +36,7 @@ use crate::error::{CacheError, Result};
 use crate::node::Node;
 use crate::plan::ScanRequest;
 use crate::serve::actions::TableAction;
+use crate::cluster::fragment::FragmentTicket;
 use crate::serve::scan::ScanTicket;
 use crate::serve::sql::SqlEngine;
 
@@ -249,6 +250,11 @@ impl FlightService for FlightFront {
         match classify(&bytes)? {
             Incoming::FlightSql => self.flight_sql.do_get(request).await,
             Incoming::Scan => {
+                if let Ok(fragment) = serde_json::from_slice::<FragmentTicket>(&bytes) {
+                    let options = requested_options(&request)?;
+                    let (schema, stream) = self.node.run_fragment(&fragment)?;
+                    return Ok(Response::new(encode_with(schema, stream, options)));
+                }
                 let ticket: ScanTicket = match serde_json::from_slice(&bytes) {
                     Ok(t) => t,
                     // A scan request used as a ticket reads the whole plan as one stream.

@@ -5,4 +5,5 @@ pub mod actions;
 pub mod flight;
 pub mod http;
 pub mod scan;
+pub mod split_scan;
 pub mod sql;

@@ -6,9 +6,11 @@
 //! `Exact` and not evaluated twice. Each query reads the snapshot its tables had
 //! when it was planned.
 //!
-//! In a cluster each split is one DataFusion partition read from the split's
-//! owners over Flight, with the projection and the filters (datafusion-proto)
-//! in the ticket, so only matching rows cross the network.
+//! In a cluster each split is one DataFusion partition ([`SplitScanExec`]) read
+//! from the split's owners over Flight, with the projection and the filters
+//! (datafusion-proto) in the ticket, so only matching rows cross the network;
+//! partial aggregates over such scans run on the owners themselves
+//! ([`PartialAggregatesOnOwners`]), so only partial states do.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -18,22 +20,22 @@ use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvider};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::TableType;
-use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::error::Result as DfResult;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{CacheError, Result};
 use crate::node::Node;
-use crate::cluster::MemberInfo;
+use crate::cluster::fragment::PartialAggregatesOnOwners;
 use crate::plan::{ResolvedTable, SnapshotSelector};
 use crate::read::ScanSpec;
 use crate::serve::scan::{ScanTicket, encode_sql_filter};
+use crate::serve::split_scan::{RoutedSplit, SplitScanExec};
 
 /// Runs SQL against the node's tables.
 #[derive(Clone)]
@@ -51,7 +53,11 @@ impl SqlEngine {
         let config = SessionConfig::new()
             .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
             .with_information_schema(false);
-        let ctx = SessionContext::new_with_config(config);
+        let mut state = SessionStateBuilder::new().with_config(config).with_default_features();
+        if self.node.cluster().is_some() {
+            state = state.with_physical_optimizer_rule(Arc::new(PartialAggregatesOnOwners));
+        }
+        let ctx = SessionContext::new_with_state(state.build());
         let catalog = Arc::new(IcebergCatalog { node: self.node.clone() });
         ctx.register_catalog(Self::catalog_name(), catalog);
         ctx
@@ -175,10 +181,10 @@ impl TableProvider for IcebergTable {
         }
         let columns: Vec<String> = out.fields().iter().map(|f| f.name().clone()).collect();
         let sql_filter = encode_sql_filter(filters)?;
-        let partitions: Vec<Arc<dyn PartitionStream>> = splits
+        let splits = splits
             .into_iter()
-            .map(|(split, owners)| {
-                let ticket = ScanTicket {
+            .map(|(split, owners)| RoutedSplit {
+                ticket: ScanTicket {
                     table: self.resolved.name.clone(),
                     snapshot_id: self.resolved.snapshot_id(),
                     columns: columns.clone(),
@@ -186,11 +192,12 @@ impl TableProvider for IcebergTable {
                     sql_filter: sql_filter.clone(),
                     limit,
                     split,
-                };
-                Arc::new(SplitPartition { node: self.node.clone(), ticket, owners, schema: out.clone() }) as Arc<dyn PartitionStream>
+                },
+                owners,
             })
             .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(out, partitions, None, vec![], false, None)?))
+        let shown = conjunction(filters.iter().cloned()).map(|f| f.to_string());
+        Ok(Arc::new(SplitScanExec::new(self.node.clone(), out, splits, shown)))
     }
 }
 
@@ -208,34 +215,4 @@ fn evaluable(expr: &Expr) -> bool {
         Ok(TreeNodeRecursion::Continue)
     });
     ok
-}
-
-/// One split as one DataFusion partition, read where it lives.
-#[derive(Clone)]
-struct SplitPartition {
-    node: Arc<Node>,
-    ticket: ScanTicket,
-    owners: Vec<MemberInfo>,
-    schema: SchemaRef,
-}
-
-impl std::fmt::Debug for SplitPartition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let owners: Vec<&str> = self.owners.iter().map(|m| m.node_id.as_str()).collect();
-        write!(f, "SplitPartition({} parts, owners {owners:?})", self.ticket.split.parts.len())
-    }
-}
-
-impl PartitionStream for SplitPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let stream = self
-            .node
-            .read_routed(self.ticket.clone(), self.owners.clone(), self.schema.clone())
-            .map_err(DataFusionError::from);
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream.boxed()))
-    }
 }
