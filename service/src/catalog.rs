@@ -152,6 +152,11 @@ impl TableRegistry {
         self.changes.subscribe()
     }
 
+    /// The tables whose metadata this node holds.
+    pub fn loaded_tables(&self) -> Vec<String> {
+        self.loaded.read().expect("registry poisoned").keys().cloned().collect()
+    }
+
     /// Forgets the loaded metadata so the next query asks the catalog.
     pub fn forget(&self, name: &str) {
         self.loaded.write().expect("registry poisoned").remove(name);

@@ -159,6 +159,10 @@ pub struct CachingConfig {
     pub eviction_policy: EvictionPolicy,
     /// How long a table's current snapshot is trusted before the catalog is asked again.
     pub ttl_seconds: u64,
+    /// How often every table this node has read is reloaded from the catalog in the
+    /// background (0: never; then `ttl_seconds`, `refresh` and `invalidate` decide).
+    /// A new snapshot found this way is told to the other nodes at once.
+    pub poll_interval_ms: u64,
     /// The largest single cached partition (a split's data); larger splits are cut smaller.
     #[serde(deserialize_with = "size::max_partition_size")]
     pub max_partition_size: ByteSize,
@@ -172,6 +176,7 @@ impl Default for CachingConfig {
         Self {
             eviction_policy: EvictionPolicy::Lru,
             ttl_seconds: 300,
+            poll_interval_ms: 0,
             max_partition_size: ByteSize(1 << 30),
             split_size: ByteSize(64 << 20),
         }

@@ -85,6 +85,32 @@ impl Node {
         MemberInfo { node_id: self.node_id.clone(), flight: self.location.clone(), control: self.control.clone() }
     }
 
+    /// Reloads every table this node has read each `caching.poll_interval_ms`, so
+    /// new snapshots (a streaming writer's commits) are seen without waiting for
+    /// the TTL; `refresh` announces each one to the cluster.
+    fn poll_catalog(self: &Arc<Self>) {
+        let interval = Duration::from_millis(self.config.caching.poll_interval_ms);
+        if interval.is_zero() {
+            return;
+        }
+        let registry = self.registry.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                for table in registry.loaded_tables() {
+                    match registry.refresh(&table).await {
+                        Ok(_) => {}
+                        // Dropped: stop polling it; a query would load it again.
+                        Err(CacheError::NotFound(_)) => registry.forget(&table),
+                        Err(e) => tracing::warn!(%table, "polling the catalog failed: {e}"),
+                    }
+                }
+            }
+        });
+    }
+
     /// Tells the other members about each new snapshot this node finds.
     fn announce_snapshots(self: &Arc<Self>) {
         let node = self.clone();
@@ -134,6 +160,7 @@ impl Node {
             let cluster = Cluster::join(&self.config, self.member()).await?;
             let _ = self.cluster.set(cluster);
             self.announce_snapshots();
+            self.poll_catalog();
             tracing::info!(node_id = %self.node_id, flight = %self.location, control = %self.control, http_port = net.http_port, "serving");
             Ok::<_, CacheError>(())
         };

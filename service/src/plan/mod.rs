@@ -11,12 +11,12 @@ pub mod filter;
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::logical_expr::Expr;
 use futures::TryStreamExt;
 use iceberg::expr::Predicate;
 use iceberg::scan::FileScanTask;
-use iceberg::spec::{DataContentType, SchemaRef as IcebergSchemaRef, SnapshotRef};
+use iceberg::spec::{DataContentType, PrimitiveType, Schema as IcebergSchema, SchemaRef as IcebergSchemaRef, SnapshotRef, Type};
 use iceberg::table::Table;
 use serde::{Deserialize, Serialize};
 
@@ -39,28 +39,64 @@ pub struct ScanRequest {
     pub snapshot_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of_timestamp_ms: Option<i64>,
+    /// The head of this branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The snapshot this tag names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
 }
 
 impl ScanRequest {
     pub fn snapshot(&self) -> Result<SnapshotSelector> {
-        match (self.snapshot_id, self.as_of_timestamp_ms) {
-            (Some(_), Some(_)) => Err(CacheError::invalid("give snapshot_id or as_of_timestamp_ms, not both")),
-            (Some(id), None) => Ok(SnapshotSelector::Id(id)),
-            (None, Some(ts)) => Ok(SnapshotSelector::AsOf(ts)),
-            (None, None) => Ok(SnapshotSelector::Current),
+        let mut given = vec![];
+        if let Some(id) = self.snapshot_id {
+            given.push(("snapshot_id", SnapshotSelector::Id(id)));
+        }
+        if let Some(ts) = self.as_of_timestamp_ms {
+            given.push(("as_of_timestamp_ms", SnapshotSelector::AsOf(ts)));
+        }
+        if let Some(b) = &self.branch {
+            given.push(("branch", SnapshotSelector::Branch(b.clone())));
+        }
+        if let Some(t) = &self.tag {
+            given.push(("tag", SnapshotSelector::Tag(t.clone())));
+        }
+        match given.len() {
+            0 => Ok(SnapshotSelector::Current),
+            1 => Ok(given.remove(0).1),
+            _ => {
+                let names: Vec<&str> = given.iter().map(|(n, _)| *n).collect();
+                Err(CacheError::invalid(format!("give one of snapshot_id, as_of_timestamp_ms, branch and tag, not {}", names.join(" and "))))
+            }
         }
     }
 }
 
 /// Which snapshot of a table a query reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotSelector {
     Current,
     Id(i64),
     /// The snapshot that was current at this time (milliseconds since the epoch).
     AsOf(i64),
+    /// The head of a branch (`main` is the current snapshot).
+    Branch(String),
+    /// The snapshot a tag names.
+    Tag(String),
+}
+
+impl SnapshotSelector {
+    /// Whether a read sees the table's current schema rather than the one its
+    /// snapshot was written with. As in Iceberg's Spark reads: the current
+    /// state and branch heads use the table's schema (so a column added since
+    /// the last commit shows, as nulls); a snapshot id, a time or a tag reads
+    /// the table as it was.
+    fn reads_current_schema(&self) -> bool {
+        matches!(self, SnapshotSelector::Current | SnapshotSelector::Branch(_))
+    }
 }
 
 /// What one stream reads: parts of one or more data files.
@@ -120,7 +156,7 @@ pub struct ResolvedTable {
     /// `None` for a table that has no snapshot yet (no data).
     pub snapshot: Option<SnapshotRef>,
     pub iceberg_schema: IcebergSchemaRef,
-    /// The snapshot's schema as Arrow, with field ids in the field metadata.
+    /// The schema read, as Arrow, with field ids in the field metadata.
     pub schema: SchemaRef,
 }
 
@@ -128,6 +164,33 @@ impl ResolvedTable {
     pub fn snapshot_id(&self) -> Option<i64> {
         self.snapshot.as_ref().map(|s| s.snapshot_id())
     }
+
+    pub fn schema_id(&self) -> i32 {
+        self.iceberg_schema.schema_id()
+    }
+}
+
+/// An Iceberg schema as Arrow (iceberg-rust's mapping, field ids in the field
+/// metadata), with top-level uuid columns tagged as Arrow's canonical
+/// `arrow.uuid` extension: their storage, 16-byte fixed binary, is the same as
+/// `fixed[16]`'s, and clients (Spark, Trino, pyarrow) need to tell them apart.
+fn arrow_schema(schema: &IcebergSchema) -> iceberg::Result<SchemaRef> {
+    let arrow = iceberg::arrow::schema_to_arrow_schema(schema)?;
+    let fields: Vec<Field> = arrow
+        .fields()
+        .iter()
+        .zip(schema.as_struct().fields())
+        .map(|(field, iceberg)| {
+            if *iceberg.field_type != Type::Primitive(PrimitiveType::Uuid) {
+                return field.as_ref().clone();
+            }
+            let mut metadata = field.metadata().clone();
+            metadata.insert("ARROW:extension:name".into(), "arrow.uuid".into());
+            metadata.insert("ARROW:extension:metadata".into(), String::new());
+            field.as_ref().clone().with_metadata(metadata)
+        })
+        .collect();
+    Ok(Arc::new(Schema::new_with_metadata(fields, arrow.metadata().clone())))
 }
 
 /// Columns whose type some older schema of the table had narrower (int before
@@ -187,19 +250,25 @@ impl Planner {
 
     /// The table at the selected snapshot, with that snapshot's schema.
     pub async fn resolve(&self, name: &str, selector: SnapshotSelector) -> Result<ResolvedTable> {
+        self.resolve_with_schema(name, selector, None).await
+    }
+
+    /// Resolves `selector`, read with schema `schema_id` when given (a ticket
+    /// carries the schema its plan used, which may be newer than its snapshot's).
+    pub async fn resolve_with_schema(&self, name: &str, selector: SnapshotSelector, schema_id: Option<i32>) -> Result<ResolvedTable> {
         let mut table = self.registry.table(name).await?;
-        if let SnapshotSelector::Id(id) = selector {
-            // Another node may have planned on a snapshot newer than ours.
-            if table.metadata().snapshot_by_id(id).is_none() {
-                table = self.registry.refresh(name).await?;
-            }
+        // Another node may have planned on metadata newer than ours.
+        let unknown_snapshot = matches!(selector, SnapshotSelector::Id(id) if table.metadata().snapshot_by_id(id).is_none());
+        let unknown_schema = schema_id.is_some_and(|id| table.metadata().schema_by_id(id).is_none());
+        if unknown_snapshot || unknown_schema {
+            table = self.registry.refresh(name).await?;
         }
         let metadata = table.metadata();
-        let snapshot = match selector {
+        let snapshot = match &selector {
             SnapshotSelector::Current => metadata.current_snapshot().cloned(),
             SnapshotSelector::Id(id) => Some(
                 metadata
-                    .snapshot_by_id(id)
+                    .snapshot_by_id(*id)
                     .ok_or_else(|| CacheError::not_found(format!("table `{name}` has no snapshot {id}")))?
                     .clone(),
             ),
@@ -207,7 +276,7 @@ impl Planner {
                 let id = metadata
                     .history()
                     .iter()
-                    .filter(|entry| entry.timestamp_ms <= ts)
+                    .filter(|entry| entry.timestamp_ms <= *ts)
                     .max_by_key(|entry| entry.timestamp_ms)
                     .map(|entry| entry.snapshot_id)
                     .ok_or_else(|| CacheError::not_found(format!("table `{name}` had no snapshot at {ts} ms")))?;
@@ -215,15 +284,25 @@ impl Planner {
                     CacheError::not_found(format!("table `{name}`: snapshot {id} from the history has expired"))
                 })?)
             }
+            // iceberg-rust does not expose a ref's kind: a name resolves as either.
+            SnapshotSelector::Branch(r) | SnapshotSelector::Tag(r) => Some(
+                metadata
+                    .snapshot_for_ref(r)
+                    .ok_or_else(|| CacheError::not_found(format!("table `{name}` has no branch or tag `{r}`")))?
+                    .clone(),
+            ),
         };
-        let iceberg_schema = match &snapshot {
-            Some(s) => s.schema(metadata).map_err(|e| CacheError::from_iceberg(format!("schema of `{name}`"), e))?,
-            None => metadata.current_schema().clone(),
+        let iceberg_schema = match (schema_id, &snapshot) {
+            (Some(id), _) => metadata
+                .schema_by_id(id)
+                .cloned()
+                .ok_or_else(|| CacheError::not_found(format!("table `{name}` has no schema {id}")))?,
+            (None, Some(s)) if !selector.reads_current_schema() => {
+                s.schema(metadata).map_err(|e| CacheError::from_iceberg(format!("schema of `{name}`"), e))?
+            }
+            _ => metadata.current_schema().clone(),
         };
-        let schema = Arc::new(
-            iceberg::arrow::schema_to_arrow_schema(&iceberg_schema)
-                .map_err(|e| CacheError::from_iceberg(format!("Arrow schema of `{name}`"), e))?,
-        );
+        let schema = arrow_schema(&iceberg_schema).map_err(|e| CacheError::from_iceberg(format!("Arrow schema of `{name}`"), e))?;
         Ok(ResolvedTable { name: name.to_string(), table, snapshot, iceberg_schema, schema })
     }
 

@@ -138,7 +138,9 @@ impl FlightFront {
             .with_descriptor(descriptor)
             .with_total_bytes(plan.total_bytes as i64)
             .with_total_records(plan.total_rows.map(|r| r as i64).unwrap_or(-1))
-            .with_ordered(request.limit.is_some());
+            .with_ordered(request.limit.is_some())
+            // What the answer is of, so a client can check it or read the same snapshot again.
+            .with_app_metadata(serde_json::json!({"snapshot_id": plan.snapshot_id, "schema_id": plan.schema_id}).to_string());
         for split in plan.splits {
             let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(split.ticket.to_bytes()?));
             // Owners, primary first; a node outside a cluster owns everything.

@@ -34,6 +34,9 @@ use crate::read::ScanSpec;
 pub struct ScanTicket {
     pub table: String,
     pub snapshot_id: Option<i64>,
+    /// The schema the plan read the table with (it may be newer than the snapshot's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_id: Option<i32>,
     pub columns: Vec<String>,
     /// An Iceberg REST expression (scan requests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +69,7 @@ pub struct PlannedScan {
     pub total_rows: Option<u64>,
     pub total_bytes: u64,
     pub snapshot_id: Option<i64>,
+    pub schema_id: i32,
 }
 
 /// Encodes DataFusion filters for a ticket (see [`ScanTicket::sql_filter`]).
@@ -105,6 +109,7 @@ impl Node {
                 ticket: ScanTicket {
                     table: resolved.name.clone(),
                     snapshot_id: resolved.snapshot_id(),
+                    schema_id: Some(resolved.schema_id()),
                     columns: columns.clone(),
                     filter: request.filter.clone(),
                     sql_filter: None,
@@ -114,7 +119,14 @@ impl Node {
                 owners,
             })
             .collect();
-        Ok(PlannedScan { schema: spec.output_schema(), splits, total_rows, total_bytes, snapshot_id: resolved.snapshot_id() })
+        Ok(PlannedScan {
+            schema: spec.output_schema(),
+            splits,
+            total_rows,
+            total_bytes,
+            snapshot_id: resolved.snapshot_id(),
+            schema_id: resolved.schema_id(),
+        })
     }
 
     /// Packs file parts into splits, each with its owners (primary first).
@@ -148,7 +160,7 @@ impl Node {
             Some(id) => SnapshotSelector::Id(id),
             None => SnapshotSelector::Current,
         };
-        let resolved = self.planner.resolve(&ticket.table, selector).await?;
+        let resolved = self.planner.resolve_with_schema(&ticket.table, selector, ticket.schema_id).await?;
         if ticket.snapshot_id.is_none() {
             // The table had no snapshot when planned: it had no rows.
             let spec = self.scan_spec(&resolved, Some(ticket.columns), &[], None)?;

@@ -187,6 +187,7 @@ impl TableProvider for IcebergTable {
                 ticket: ScanTicket {
                     table: self.resolved.name.clone(),
                     snapshot_id: self.resolved.snapshot_id(),
+                    schema_id: Some(self.resolved.schema_id()),
                     columns: columns.clone(),
                     filter: None,
                     sql_filter: sql_filter.clone(),

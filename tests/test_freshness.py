@@ -1,0 +1,299 @@
+"""Fresh and exact under change (issue 6): a writer (pyiceberg) commits appends, overwrites,
+deletes, schema and partition changes while the node serves the table; every result equals
+pyiceberg's read of the snapshot (and schema) the node reports in its FlightInfo.
+
+Spark-written merge-on-read deletes are tested in the JVM suite (jvm-connector/spark, DeletesTest):
+pyiceberg 0.12 writes copy-on-write only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import itertools
+import json
+import threading
+import time
+
+import pyarrow as pa
+import pyarrow.flight as flight
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyiceberg.expressions import AlwaysTrue, EqualTo, GreaterThanOrEqual, LessThan
+from pyiceberg.io.pyarrow import ArrowScan, schema_to_pyarrow
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.transforms import DayTransform, IdentityTransform
+from pyiceberg.types import (DateType, DecimalType, DoubleType, FloatType, IntegerType, LongType,
+                             NestedField, StringType)
+
+from support import tables as T
+from support.compare import assert_same_rows
+from support.node import Node, grpc_status, server_message
+
+_names = itertools.count()
+
+
+def new_table(wh: T.Warehouse, schema: Schema, spec: PartitionSpec | None = None):
+    """A new table and its name."""
+    name = f"{T.NAMESPACE}.fresh_{next(_names)}"
+    return T._create(wh, name, schema, spec), name
+
+
+def rows_for(table, ids: range) -> pa.Table:
+    """Rows with these ids under the table's current schema (values derived from the id)."""
+    schema = schema_to_pyarrow(table.schema())
+    columns = {}
+    for f in schema:
+        t = f.type
+        if f.name == "id":
+            columns[f.name] = pa.array(list(ids), t)
+        elif pa.types.is_integer(t):
+            columns[f.name] = pa.array([(i * 7) % 101 - 50 for i in ids], t)
+        elif pa.types.is_floating(t):
+            columns[f.name] = pa.array([((i * 13) % 64) / 8.0 for i in ids], t)
+        elif pa.types.is_decimal(t):
+            columns[f.name] = pa.array([decimal.Decimal(i % 1000) / 100 for i in ids], t)
+        elif pa.types.is_date(t):
+            columns[f.name] = pa.array([dt.date(2026, 1, 1 + i % 28) for i in ids], t)
+        else:
+            columns[f.name] = pa.array([f"s{i % 17}" for i in ids], t)
+    return pa.table(columns, schema=schema)
+
+
+def scan(node: Node, request: dict) -> tuple[dict, pa.Table]:
+    """A scan request; returns the FlightInfo's app_metadata (snapshot and schema read) and rows."""
+    info, rows = node.scan(request)
+    return json.loads(info.app_metadata.decode()), rows
+
+
+def expected(wh: T.Warehouse, name: str, snapshot_id: int | None, schema_id: int,
+             row_filter=None) -> pa.Table:
+    """pyiceberg's read of `snapshot_id` with schema `schema_id`: what the node must return for
+    what it reports. (A current read uses the table's schema, which may be newer than the
+    snapshot's: a column added since the last commit reads as nulls.)"""
+    table = wh.table(name)
+    schema = table.schemas()[schema_id]
+    if snapshot_id is None:
+        return schema_to_pyarrow(schema).empty_table()
+    tasks = table.scan(snapshot_id=snapshot_id, row_filter=row_filter or AlwaysTrue()).plan_files()
+    return ArrowScan(table.metadata, table.io, schema, row_filter or AlwaysTrue()).to_table(tasks)
+
+
+def assert_reported_read(node: Node, wh: T.Warehouse, name: str, request: dict | None = None,
+                         row_filter=None) -> dict:
+    meta, got = scan(node, {"table": name, **(request or {})})
+    assert_same_rows(got, expected(wh, name, meta["snapshot_id"], meta["schema_id"], row_filter))
+    return meta
+
+
+@pytest.fixture()
+def wh(tmp_path) -> T.Warehouse:
+    return T.local_warehouse(tmp_path / "wh")
+
+
+def start_node(tmp_path, wh, **caching) -> Node:
+    return Node(tmp_path / "node", storage=wh.node_storage_config(), caching=caching).start()
+
+
+BASE = Schema(NestedField(1, "id", LongType(), required=False),
+              NestedField(2, "small", IntegerType(), required=False),
+              NestedField(3, "f", FloatType(), required=False),
+              NestedField(4, "price", DecimalType(9, 2), required=False),
+              NestedField(5, "s", StringType(), required=False))
+
+
+def test_schema_changes_without_a_new_snapshot_are_seen(tmp_path, wh):
+    """Iceberg changes a schema without a new snapshot; a current read sees the table's schema,
+    as Spark's and pyiceberg's reads do, and time travel keeps the old one."""
+    table, name = new_table(wh, BASE)
+    table.append(rows_for(table, range(0, 300)))
+    first = wh.table(name).current_snapshot().snapshot_id
+    with start_node(tmp_path, wh) as node:
+        assert_reported_read(node, wh, name)
+        with table.update_schema() as update:
+            update.add_column("added", StringType())
+            update.rename_column("s", "label")
+            update.update_column("small", field_type=LongType())        # int -> long
+            update.update_column("f", field_type=DoubleType())          # float -> double
+            update.update_column("price", field_type=DecimalType(18, 2))  # decimal widening
+        with table.update_schema() as update:
+            update.move_first("label")
+        node.do_action("refresh", {"table": name})
+        meta = assert_reported_read(node, wh, name)
+        assert meta["snapshot_id"] == first and meta["schema_id"] == wh.table(name).schema().schema_id
+        got = node.sql(f"SELECT * FROM {name}")
+        assert got.column_names == [f.name for f in wh.table(name).schema().fields]
+        assert got.column("added").null_count == 300 and got.schema.field("small").type == pa.int64()
+        assert_same_rows(got, T.oracle(wh.table(name)))
+
+        # New data under the new schema; old snapshots keep their schema.
+        table = wh.table(name)
+        table.append(rows_for(table, range(300, 500)))
+        with table.update_schema() as update:
+            update.delete_column("added")
+        node.do_action("refresh", {"table": name})
+        assert_reported_read(node, wh, name, row_filter=None)
+        assert_reported_read(node, wh, name, {"filter": {"type": "gt-eq", "term": "id", "value": 250}},
+                             GreaterThanOrEqual("id", 250))
+        old = assert_reported_read(node, wh, name, {"snapshot_id": first})
+        assert old["schema_id"] == 0
+        assert_same_rows(node.scan({"table": name, "snapshot_id": first})[1],
+                         T.oracle(wh.table(name), snapshot_id=first))
+
+
+def test_partition_spec_evolution_reads_old_and_new_files(tmp_path, wh):
+    schema = Schema(NestedField(1, "id", LongType(), required=False),
+                    NestedField(2, "s", StringType(), required=False),
+                    NestedField(3, "day", DateType(), required=False))
+    table, name = new_table(wh, schema, PartitionSpec(PartitionField(2, 1000, IdentityTransform(), "s")))
+    table.append(rows_for(table, range(0, 400)))
+    with table.update_spec() as update:
+        update.remove_field("s")
+        update.add_field("day", DayTransform(), "day_day")
+    table.append(rows_for(table, range(400, 900)))
+    with table.update_sort_order() as order:  # sort order changes do not change what is read
+        order.asc("id", IdentityTransform())
+    table.append(rows_for(table, range(900, 1000)))
+    specs = {task.file.spec_id for task in wh.table(name).scan().plan_files()}
+    assert len(specs) == 2, specs
+    with start_node(tmp_path, wh) as node:
+        assert_reported_read(node, wh, name)
+        for request, row_filter in [
+            ({"filter": {"type": "eq", "term": "s", "value": "s3"}}, None),
+            ({"filter": {"type": "lt", "term": "id", "value": 450}}, LessThan("id", 450)),
+            ({"filter": {"type": "eq", "term": "day", "value": "2026-01-05"}}, None),
+        ]:
+            meta, got = scan(node, {"table": name, **request})
+            f = request["filter"]
+            row_filter = row_filter or EqualTo(f["term"], f["value"])
+            assert_same_rows(got, expected(wh, name, meta["snapshot_id"], meta["schema_id"], row_filter))
+            q = {"eq": "=", "lt": "<"}[f["type"]]
+            value = f"'{f['value']}'" if isinstance(f["value"], str) else f["value"]
+            if f["term"] == "day":
+                value = f"DATE {value}"
+            sql = node.sql(f"SELECT * FROM {name} WHERE {f['term']} {q} {value}")
+            assert_same_rows(sql, got)
+
+
+def test_branches_and_tags(tmp_path, wh):
+    table, name = new_table(wh, BASE)
+    table.append(rows_for(table, range(0, 100)))
+    first = wh.table(name).current_snapshot().snapshot_id
+    wh.table(name).manage_snapshots().create_tag(first, "v1").create_branch(first, "audit").commit()
+    table = wh.table(name)
+    table.append(rows_for(table, range(100, 250)))
+    with start_node(tmp_path, wh) as node:
+        for ref in [{"tag": "v1"}, {"branch": "audit"}]:
+            meta = assert_reported_read(node, wh, name, ref)
+            assert meta["snapshot_id"] == first, ref
+        meta = assert_reported_read(node, wh, name, {"branch": "main"})
+        assert meta["snapshot_id"] == wh.table(name).current_snapshot().snapshot_id
+        with pytest.raises(pa.ArrowException) as e:
+            node.scan({"table": name, "tag": "nope"})
+        assert grpc_status(e.value) == "NOT_FOUND" and "no branch or tag `nope`" in server_message(e.value)
+        with pytest.raises(pa.ArrowException) as e:
+            node.scan({"table": name, "tag": "v1", "snapshot_id": first})
+        assert grpc_status(e.value) == "INVALID_ARGUMENT" and "not snapshot_id and tag" in server_message(e.value)
+
+
+def test_streaming_commits_are_served_within_one_poll_interval(tmp_path, wh):
+    """A writer commits every few hundred ms; with `poll_interval_ms` the node finds each commit
+    by itself (TTL 600 s, no refresh), and every read is exact for the snapshot it reports."""
+    table, name = new_table(wh, BASE)
+    table.append(rows_for(table, range(0, 50)))
+    poll_ms = 400
+    with start_node(tmp_path, wh, ttl_seconds=600, poll_interval_ms=poll_ms) as node:
+        assert_reported_read(node, wh, name)
+        commits: list[tuple[int, float]] = []
+        done = threading.Event()
+
+        def writer():
+            t = wh.table(name)
+            for k in range(1, 9):
+                t.append(rows_for(t, range(k * 50, (k + 1) * 50)))
+                commits.append((t.current_snapshot().snapshot_id, time.monotonic()))
+                time.sleep(0.3)
+            done.set()
+
+        seen: set[int] = set()
+        thread = threading.Thread(target=writer)
+        thread.start()
+        while not done.is_set():
+            seen.add(assert_reported_read(node, wh, name)["snapshot_id"])
+        thread.join()
+        last, at = commits[-1]
+        deadline = at + poll_ms / 1000 + 3.0  # one poll interval, plus slack for a busy machine
+        while time.monotonic() < deadline:
+            meta = assert_reported_read(node, wh, name)
+            if meta["snapshot_id"] == last:
+                break
+            time.sleep(0.05)
+        assert meta["snapshot_id"] == last, f"the last commit was not served within {deadline - at:.1f} s"
+        assert len(seen) >= 3, f"the reader saw only snapshots {seen} while 8 commits landed"
+
+
+# --------------------------------------------------------------------------------------------
+# Random sequences of commits and queries
+
+OPS = ["append", "append", "delete", "overwrite", "add_column", "rename", "promote", "drop",
+       "refresh", "query", "query"]
+
+
+@pytest.fixture(scope="module")
+def random_env(arrow_cache_bin, tmp_path_factory):
+    root = tmp_path_factory.mktemp("random")
+    wh = T.local_warehouse(root / "wh")
+    # A long TTL and no polling: what a query sees changes only on `refresh`, so the test
+    # checks both that reads are exact for the (maybe older) snapshot they report and that a
+    # refresh makes the newest one visible.
+    node = Node(root / "node", storage=wh.node_storage_config(), caching={"ttl_seconds": 600}).start()
+    yield wh, node
+    node.stop()
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(st.sampled_from(OPS), min_size=4, max_size=12),
+       cut=st.integers(min_value=0, max_value=400))
+def test_random_commits_and_queries_are_exact(random_env, ops, cut):
+    wh, node = random_env
+    _, name = new_table(wh, Schema(NestedField(1, "id", LongType(), required=False),
+                                   NestedField(2, "n", IntegerType(), required=False),
+                                   NestedField(3, "s", StringType(), required=False)))
+    next_id, extra = 0, itertools.count()
+    for op in ops + ["refresh", "query"]:
+        t = wh.table(name)
+        names = [f.name for f in t.schema().fields if f.name != "id"]
+        if op == "append":
+            t.append(rows_for(t, range(next_id, next_id + 120)))
+            next_id += 120
+        elif op == "delete":
+            t.delete(LessThan("id", cut))
+        elif op == "overwrite":
+            t.overwrite(rows_for(t, range(next_id, next_id + 60)), overwrite_filter=GreaterThanOrEqual("id", cut))
+            next_id += 60
+        elif op == "add_column":
+            with t.update_schema() as u:
+                u.add_column(f"c{next(extra)}", LongType())
+        elif op == "rename" and names:
+            with t.update_schema() as u:
+                u.rename_column(names[0], f"r{next(extra)}")
+        elif op == "promote":
+            ints = [f.name for f in t.schema().fields if isinstance(f.field_type, IntegerType)]
+            if ints:
+                with t.update_schema() as u:
+                    u.update_column(ints[0], field_type=LongType())
+        elif op == "drop" and len(names) > 1:
+            with t.update_schema() as u:
+                u.delete_column(names[-1])
+        elif op == "refresh":
+            node.do_action("refresh", {"table": name})
+            meta = assert_reported_read(node, wh, name)
+            now = wh.table(name)
+            assert meta["snapshot_id"] == (now.current_snapshot().snapshot_id if now.current_snapshot() else None)
+            assert meta["schema_id"] == now.schema().schema_id
+        elif op == "query":
+            assert_reported_read(node, wh, name)
+            assert_reported_read(node, wh, name, {"filter": {"type": "lt", "term": "id", "value": cut}},
+                                 LessThan("id", cut))
