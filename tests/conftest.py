@@ -18,10 +18,6 @@ from support import s3 as s3mod  # noqa: E402
 from support import tables as T  # noqa: E402
 from support.node import Node, binary  # noqa: E402
 
-# The Trino suite (tests/trino) needs a JDK 25 and a Trino server assembled from Maven Central
-# (tests/trino/fetch_trino.sh); it is not yet part of the test command.
-collect_ignore = ["trino"]
-
 S3_BUCKET = "warehouse"
 S3_TABLES = [T.ALL_TYPES, T.PART_IDENTITY, T.EVOLUTION]
 

@@ -9,6 +9,15 @@ cd "$repo"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/arrow-cache/target}
 mkdir -p "$CARGO_TARGET_DIR"
 
+# The JVM suites' downloads (a Trino server and the plugin's dependencies, then Spark 3.5/4.0/4.1
+# and their Iceberg runtimes, all from Maven Central) run in the background while cargo builds;
+# tests/trino/prepare.sh and tests/spark/run.sh below finish the job.
+trino_prefetch_log=$(mktemp -t arrow-cache-jvm-prefetch.XXXXXX)
+( "$repo/tests/trino/prepare.sh" --prefetch \
+  && gradle -q -p "$repo/jvm-connector" --no-daemon -PskipCargo :spark-3.5:prefetch :spark-4.0:prefetch :spark-4.1:prefetch
+) >"$trino_prefetch_log" 2>&1 &
+trino_prefetch_pid=$!  # (if this script stops early, it finishes on its own: its results are cached)
+
 # The whole workspace at once: building one package alone would resolve the shared
 # dependencies' features differently and rebuild them.
 echo "== building arrow-cache and the native bridge (release) into $CARGO_TARGET_DIR"
@@ -22,8 +31,15 @@ echo "== Python environment for the end-to-end suites"
 "$repo/tests/setup_env.sh"
 venv=${ARROW_CACHE_VENV:-$repo/.venv}
 
+echo "== Trino plugin (Gradle, Java 25) and a Trino server from Maven Central, for tests/trino"
+if ! wait "$trino_prefetch_pid"; then
+    echo "(the background Trino downloads failed, see $trino_prefetch_log; trying again)"
+fi
+trino_plugin_dir=$("$repo/tests/trino/prepare.sh")
+export ARROW_CACHE_TRINO_PLUGIN_DIR="$trino_plugin_dir"
+
 echo "== end-to-end suites"
 "$venv/bin/python" -m pytest "$repo/tests" -q -p no:cacheprovider "$@"
 
-echo "== JVM connector suites (Gradle: common, Spark 3.5)"
+echo "== JVM connector suites (Gradle: common, Spark 3.5 / 4.0 / 4.1, Trino plugin unit tests)"
 "$repo/tests/spark/run.sh"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The JVM connector suites: builds the native bridge (native-bridge/, into $CARGO_TARGET_DIR), then
-# runs the JUnit tests of jvm-connector/ (common, spark-3.5) with Gradle. The Spark tests write
-# Iceberg tables with Spark's Iceberg runtime and start an arrow-cache node ($ARROW_CACHE_BIN) that
-# reads them. Dependencies come from Maven Central once and stay in ~/.gradle.
+# builds and tests jvm-connector/ with Gradle: common, and the Spark connector of every Spark line
+# (spark-3.5, spark-4.0, spark-4.1: the same sources and the same JUnit suites, each against its own
+# Spark, Arrow Java and Iceberg runtime). The Spark tests write Iceberg tables with Spark's Iceberg
+# runtime and start an arrow-cache node ($ARROW_CACHE_BIN) that reads them. Spark 4.1 runs ReadTest
+# and DeletesTest only, to save CI time (-PallSparkSuites runs everything there too). Dependencies
+# come from Maven Central once (~0.8 GB for the three lines) and stay in ~/.gradle.
 #
 #   tests/spark/run.sh                                   # everything
-#   tests/spark/run.sh --tests '*ReadTest*'              # extra arguments go to Gradle
+#   tests/spark/run.sh -PallSparkSuites                  # every suite on every Spark line
+#   tests/spark/run.sh -x :spark-4.1:test                # extra arguments go to Gradle
 #
 # Uses `gradle` from PATH (Debian's 4.4.1 is enough; installed with apt-get when missing) or the
 # command in $GRADLE (e.g. GRADLE=./gradlew for the wrapper's current Gradle).

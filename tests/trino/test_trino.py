@@ -18,10 +18,7 @@ from trino_server import TrinoError
 
 ALL = "test.all_types"
 
-# all_types' columns with the uuid read as its 16 bytes: the node's Arrow schema does not yet say
-# which fixed(16) column is an Iceberg uuid (see test_uuid_column_is_uuid), so arrow-cache shows
-# it as varbinary; CAST(... AS varbinary) is the same value in both catalogs.
-ALL_COLS = ("id, b, i, l, f, d, dec9, dec38, dt, t, ts, tstz, s, CAST(u AS varbinary) AS u, fx, bin")
+ALL_COLS = "id, b, i, l, f, d, dec9, dec38, dt, t, ts, tstz, s, u, fx, bin"
 
 
 def rows_of(result) -> Counter:
@@ -75,15 +72,12 @@ def test_column_types_match_iceberg(trino_env, table):
     t = trino_env.trino
     cache = t.rows(f"DESCRIBE cache.test.{table}")
     iceberg = t.rows(f"DESCRIBE iceberg.test.{table}")
-    if table == "all_types":  # see ALL_COLS
-        iceberg = [[c, "varbinary" if c == "u" else ty, *rest] for c, ty, *rest in iceberg]
     assert [r[:2] for r in cache] == [r[:2] for r in iceberg]
 
 
-@pytest.mark.xfail(strict=True, reason="the node's scan schema does not mark Iceberg uuid columns "
-                   "(e.g. ARROW:extension:name=arrow.uuid), so fixed(16) and uuid look the same")
 def test_uuid_column_is_uuid(trino_env):
-    assert trino_env.trino.rows("SELECT typeof(u) FROM cache.test.all_types LIMIT 1") == [["uuid"]]
+    """The node tags Iceberg uuid columns with Arrow's arrow.uuid extension; fixed(16) stays varbinary."""
+    assert trino_env.trino.rows("SELECT typeof(u), typeof(fx) FROM cache.test.all_types LIMIT 1") == [["uuid", "varbinary"]]
 
 
 def test_unknown_table_is_not_found(trino_env):
@@ -140,6 +134,11 @@ ALL_TYPES_FILTERS = [
     ("fx = X'000102030405060708090a0b0c0d0e0f'", PUSHED),
     ("fx IN (X'000102030405060708090a0b0c0d0e0f', X'ffffffffffffffffffffffffffffffff')", PUSHED),
     ("fx = X'00'", KEPT),  # never equal to a fixed(16) value: not sent to the cluster
+    ("u = UUID '12345678-1234-5678-1234-567812345678'", PUSHED),
+    ("u IN (UUID '00000000-0000-0000-0000-000000000000', UUID 'ffffffff-ffff-ffff-ffff-ffffffffffff')", PUSHED),
+    ("u <> UUID '12345678-1234-5678-1234-567812345678'", None),
+    ("u IS NULL", PUSHED),
+    ("u > UUID '80000000-0000-0000-0000-000000000000'", KEPT),  # uuid: equality only
     ("bin = X'0001fe'", PUSHED),
     ("bin = X''", PUSHED),
     # ranges
@@ -333,6 +332,18 @@ def test_statistics_give_row_count(trino_env):
     total = [r for r in stats if r[0] is None][0]
     count = trino_env.trino.rows(f"SELECT count(*) FROM iceberg.{ALL}")[0][0]
     assert total[4] == count
+
+
+def test_statistics_of_a_filtered_scan(trino_env):
+    """A filtered scan's row count is what the cluster's pruning keeps: exact for a filter on an
+    identity partition, so the cost-based optimizer sees a number rather than an unknown."""
+    t = trino_env.trino
+    sql = "SELECT * FROM {c}.test.part_identity WHERE region = 'eu'"
+    stats = t.rows(f"SHOW STATS FOR ({sql.format(c='cache')})")
+    total = [r for r in stats if r[0] is None][0]
+    assert total[4] == t.rows(f"SELECT count(*) FROM ({sql.format(c='iceberg')})")[0][0] > 0
+    scan = next(ln for ln in t.explain(sql.format(c="cache")).splitlines() if "Estimates:" in ln)
+    assert f"rows: {int(total[4])} " in scan, scan
 
 
 # ----------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ package io.arrowcache.trino;
 
 import io.arrowcache.bridge.ArrowCacheException;
 import io.arrowcache.client.PlannedScan;
+import io.arrowcache.scan.ScanPlan;
 import io.arrowcache.scan.ScanRequest;
 import io.trino.spi.TrinoException;
 import io.trino.spi.connector.Assignment;
@@ -68,6 +69,7 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
     private final ArrowCacheCluster cluster;
     private final TypeManager types;
     private final Map<String, TableInfo> tables = new ConcurrentHashMap<>();
+    private final Map<String, Double> prunedRows = new ConcurrentHashMap<>();
     private List<String> listing;
 
     public ArrowCacheMetadata(ArrowCacheCluster cluster, TypeManager types) {
@@ -297,15 +299,48 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         return out.iterator();
     }
 
+    /**
+     * The row count for the cost-based optimizer: the table's, or for a filtered scan the rows of
+     * the files and row groups the cluster's pruning keeps (an upper bound, exact for filters on
+     * identity partitions), at most the pushed limit. The cluster exposes no column statistics
+     * (ranges, null fractions, distinct counts) yet, so there are none here; output sizes of
+     * fixed-width columns follow from the row count.
+     */
     @Override
     public TableStatistics getTableStatistics(ConnectorSession session, ConnectorTableHandle table) {
-        // The table's row count; the effect of pushed filters is estimated by the engine
-        // (applyFilter asks it to, with precalculateStatistics).
-        TableInfo info = describe((ArrowCacheTableHandle) table);
+        ArrowCacheTableHandle handle = (ArrowCacheTableHandle) table;
+        if (handle.getConstraint().isNone()) {
+            return TableStatistics.builder().setRowCount(Estimate.zero()).build();
+        }
+        TableInfo info = describe(handle);
         if (info.totalRows < 0) {
             return TableStatistics.empty();
         }
-        return TableStatistics.builder().setRowCount(Estimate.of(info.totalRows)).build();
+        double rows = handle.filter() == null ? info.totalRows : rowsAfterPruning(handle, info);
+        if (handle.getLimit() != null) {
+            rows = Math.min(rows, handle.getLimit());
+        }
+        return TableStatistics.builder().setRowCount(Estimate.of(rows)).build();
+    }
+
+    private double rowsAfterPruning(ArrowCacheTableHandle handle, TableInfo info) {
+        // Without columns or limit: one plan for every projection of one filter.
+        ScanRequest request = handle.scanRequest().toBuilder().columns(null).limit(null).build();
+        return prunedRows.computeIfAbsent(request.toJson(), json -> {
+            ScanPlan plan = cluster.plan(request).plan();
+            long rows = 0;
+            long bytes = 0;
+            boolean rowsKnown = true;
+            for (ScanPlan.Split split : plan.splits()) {
+                rowsKnown &= split.rows() >= 0;
+                rows += Math.max(0, split.rows());
+                bytes += Math.max(0, split.bytes());
+            }
+            if (rowsKnown) {
+                return (double) rows;
+            }
+            return info.totalBytes > 0 ? info.totalRows * Math.min(1.0, (double) bytes / info.totalBytes) : info.totalRows;
+        });
     }
 
     @Override
@@ -358,7 +393,9 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         }
         ConnectorExpression remainingExpression = notPushed.isEmpty() ? Constant.TRUE
                 : notPushed.size() == 1 ? notPushed.get(0) : new Call(BOOLEAN, AND_FUNCTION_NAME, notPushed);
-        return Optional.of(new ConstraintApplicationResult<>(handle.withFilter(enforced, expressions), remaining, remainingExpression, true));
+        // precalculateStatistics=false: Trino asks getTableStatistics of the filtered handle, which
+        // knows what pruning keeps (Trino cannot estimate a filter without column statistics).
+        return Optional.of(new ConstraintApplicationResult<>(handle.withFilter(enforced, expressions), remaining, remainingExpression, false));
     }
 
     @Override

@@ -43,7 +43,7 @@ public class BadInputTest {
     @Test
     public void unknownTable() {
         expect(AnalysisException.class, () -> env.spark.read().format("arrow-cache").option("cache.cluster", env.node.cluster())
-                .option("table.id", "db.no_such_table").load(), "db.no_such_table");
+                .option("table.id", "db.no_such_table").load(), "no_such_table");
         expect(AnalysisException.class, () -> env.sql("SELECT * FROM " + TestEnv.CACHE + ".db.no_such_table"), "no_such_table");
         expect(AnalysisException.class, () -> env.sql("SELECT * FROM " + TestEnv.CACHE + ".no_such_ns.t"), "no_such_ns");
     }

@@ -60,6 +60,28 @@ public class ArrowCacheSchemaUtilTest {
         assertEquals(false, ((org.apache.spark.sql.types.ArrayType) req.apply("arr").dataType()).containsNull());
     }
 
+    /** Iceberg uuid, tagged arrow.uuid by the node: Spark string, as in Iceberg's Spark read; untagged it is fixed[16]. */
+    @Test
+    public void uuidIsATaggedFixedSizeBinary() {
+        java.util.Map<String, String> tag = Collections.singletonMap(ArrowCacheSchemaUtil.EXTENSION_NAME_KEY, ArrowCacheSchemaUtil.ARROW_UUID);
+        Field uuid = new Field("u", new FieldType(true, new ArrowType.FixedSizeBinary(16), null, tag), Collections.emptyList());
+        StructType spark = ArrowCacheSchemaUtil.convert(new Schema(Arrays.asList(uuid, f("fx", new ArrowType.FixedSizeBinary(16)))), "ns.t");
+        assertEquals(org.apache.spark.sql.types.DataTypes.StringType, spark.apply("u").dataType());
+        assertTrue(spark.apply("u").metadata().getBoolean(ArrowCacheSchemaUtil.UUID_KEY));
+        assertEquals(org.apache.spark.sql.types.DataTypes.BinaryType, spark.apply("fx").dataType());
+        assertEquals("123e4567-e89b-12d3-a456-426614174000", new String(UuidColumnVector.format(new byte[] {
+                0x12, 0x3e, 0x45, 0x67, (byte) 0xe8, (byte) 0x9b, 0x12, (byte) 0xd3, (byte) 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00}),
+                java.nio.charset.StandardCharsets.US_ASCII));
+        expectRefused(f("st", ArrowType.Struct.INSTANCE, uuid), "`st.u`");
+        // The tag survives the C Data Interface, which is how the bridge hands schemas over.
+        try (org.apache.arrow.memory.BufferAllocator a = new org.apache.arrow.memory.RootAllocator();
+             org.apache.arrow.c.ArrowSchema c = org.apache.arrow.c.ArrowSchema.allocateNew(a)) {
+            org.apache.arrow.c.Data.exportField(a, uuid, null, c);
+            Field imported = org.apache.arrow.c.Data.importField(a, c, null);
+            assertTrue(imported.toString(), ArrowCacheSchemaUtil.isUuid(imported));
+        }
+    }
+
     @Test
     public void refusesTypesSparkCannotHoldNamingTheColumn() {
         expectRefused(f("t", new ArrowType.Time(TimeUnit.MICROSECOND, 64)), "`t`");

@@ -27,6 +27,7 @@ import org.apache.spark.unsafe.types.UTF8String;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Spark V2 predicates to Iceberg expression JSON, exactly or not at all (the name follows
@@ -107,7 +108,7 @@ public final class ArrowCacheV2Filters {
                 case "STARTS_WITH": {
                     StructField f = column(c[0]);
                     Object v = literal(c[1]);
-                    if (f == null || !(f.dataType() instanceof StringType) || !(v instanceof UTF8String)) {
+                    if (f == null || !(f.dataType() instanceof StringType) || !(v instanceof UTF8String) || isUuid(f)) {
                         return null;
                     }
                     return Expressions.startsWith(f.name(), v.toString());
@@ -138,7 +139,7 @@ public final class ArrowCacheV2Filters {
                 return op.equals("<=>") ? Expressions.isNull(name) : null;
             }
             Literal value = toLiteral(l.value(), l.dataType(), f.dataType());
-            if (value == null || !fitsFixedWidth(f, l.value())) {
+            if (value == null || !fitsColumn(f, l.value())) {
                 return null;
             }
             boolean floating = f.dataType() instanceof FloatType || f.dataType() instanceof DoubleType;
@@ -183,7 +184,7 @@ public final class ArrowCacheV2Filters {
                     return null;  // x IN (.., NULL) is NULL where Spark finds no match
                 }
                 Literal v = toLiteral(l.value(), l.dataType(), f.dataType());
-                if (v == null || !fitsFixedWidth(f, l.value())) {
+                if (v == null || !fitsColumn(f, l.value())) {
                     return null;
                 }
                 values.add(v);
@@ -214,12 +215,25 @@ public final class ArrowCacheV2Filters {
         }
     }
 
-    /** The cache compares a fixed[n] column only with n-byte literals (and refuses others). */
-    private static boolean fitsFixedWidth(StructField f, Object value) {
+    /**
+     * The cache compares a fixed[n] column only with n-byte literals (and refuses others), and a
+     * uuid column only with uuid strings. Those must be in the canonical lowercase form, the only
+     * one Spark's string comparison can match (and whose order is the order of the 16 bytes).
+     */
+    private static boolean fitsColumn(StructField f, Object value) {
+        if (isUuid(f)) {
+            return value instanceof UTF8String && CANONICAL_UUID.matcher(value.toString()).matches();
+        }
         if (!f.metadata().contains(ArrowCacheSchemaUtil.FIXED_WIDTH_KEY)) {
             return true;
         }
         return value instanceof byte[] && ((byte[]) value).length == f.metadata().getLong(ArrowCacheSchemaUtil.FIXED_WIDTH_KEY);
+    }
+
+    private static final Pattern CANONICAL_UUID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+    private static boolean isUuid(StructField f) {
+        return f.metadata().contains(ArrowCacheSchemaUtil.UUID_KEY);
     }
 
     private static String flip(String op) {

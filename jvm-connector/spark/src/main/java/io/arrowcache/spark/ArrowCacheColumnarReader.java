@@ -6,6 +6,7 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ExtensionTypeVector;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.connector.read.PartitionReader;
@@ -74,8 +75,16 @@ public class ArrowCacheColumnarReader implements PartitionReader<ColumnarBatch> 
             if (v == null) {
                 throw new IOException("arrow-cache sent no column `" + fields[i].name() + "`; the batch has " + root.getSchema());
             }
-            columns[i] = v instanceof FixedSizeBinaryVector
-                    ? new FixedSizeBinaryColumnVector((FixedSizeBinaryVector) v) : new ReaderOwnedVector(v);
+            if (v instanceof ExtensionTypeVector) {
+                v = ((ExtensionTypeVector<?>) v).getUnderlyingVector();  // a registered arrow.uuid type
+            }
+            if (!(v instanceof FixedSizeBinaryVector)) {
+                columns[i] = new ReaderOwnedVector(v);
+            } else if (fields[i].metadata().contains(ArrowCacheSchemaUtil.UUID_KEY)) {
+                columns[i] = new UuidColumnVector((FixedSizeBinaryVector) v);
+            } else {
+                columns[i] = new FixedSizeBinaryColumnVector((FixedSizeBinaryVector) v);
+            }
         }
         batch = new ColumnarBatch(columns, root.getRowCount());
         BATCHES.incrementAndGet();

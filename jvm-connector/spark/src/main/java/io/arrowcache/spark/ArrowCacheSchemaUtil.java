@@ -20,11 +20,21 @@ import java.util.List;
 /**
  * Arrow types (as the cache serves Iceberg tables) to Spark types, following Iceberg's own Spark
  * mapping: int/long, float/double, decimal, string, binary and fixed (BinaryType), boolean, date,
- * timestamptz (TimestampType), timestamp (TimestampNTZType), struct, list and map.
+ * timestamptz (TimestampType), timestamp (TimestampNTZType), uuid (StringType, when the field is
+ * tagged {@value #ARROW_UUID}), struct, list and map.
  */
 public final class ArrowCacheSchemaUtil {
-    /** Field metadata of a binary column that is Iceberg fixed[n] (uuid included): its width n. */
+    /** Field metadata of a binary column that is Iceberg fixed[n]: its width n. */
     public static final String FIXED_WIDTH_KEY = "arrow-cache.fixed-width";
+    /** Field metadata of a string column that is Iceberg uuid (16 bytes the reader formats). */
+    public static final String UUID_KEY = "arrow-cache.uuid";
+    /**
+     * Arrow's canonical UUID extension (storage FixedSizeBinary(16)), named in the field metadata
+     * under {@value #EXTENSION_NAME_KEY}. Only a field tagged so is a uuid: untagged, 16 bytes are
+     * Iceberg fixed[16], which Spark reads as binary.
+     */
+    public static final String ARROW_UUID = "arrow.uuid";
+    public static final String EXTENSION_NAME_KEY = "ARROW:extension:name";
 
     private ArrowCacheSchemaUtil() {
     }
@@ -33,7 +43,11 @@ public final class ArrowCacheSchemaUtil {
     public static StructType convert(Schema schema, String table) {
         List<StructField> fields = new ArrayList<>();
         for (Field f : schema.getFields()) {
-            if (f.getType().getTypeID() == ArrowType.ArrowTypeID.FixedSizeBinary) {
+            if (isUuid(f)) {
+                // Iceberg's Spark read has uuid as a string (the canonical 36-character form).
+                Metadata m = new MetadataBuilder().putBoolean(UUID_KEY, true).build();
+                fields.add(new StructField(f.getName(), DataTypes.StringType, f.isNullable(), m));
+            } else if (f.getType().getTypeID() == ArrowType.ArrowTypeID.FixedSizeBinary) {
                 // Spark's ArrowColumnVector has no fixed-size binary; the reader wraps a top-level one
                 // itself. The width goes into the field's metadata for the filter translation.
                 int width = ((ArrowType.FixedSizeBinary) f.getType()).getByteWidth();
@@ -44,6 +58,19 @@ public final class ArrowCacheSchemaUtil {
             }
         }
         return new StructType(fields.toArray(new StructField[0]));
+    }
+
+    /**
+     * Whether {@code f} is tagged {@value #ARROW_UUID}: in its metadata (Arrow Java has no UUID
+     * extension type to import it as), or as an extension type someone registered.
+     */
+    static boolean isUuid(Field f) {
+        ArrowType t = f.getType();
+        if (t instanceof ArrowType.ExtensionType) {
+            return ARROW_UUID.equals(((ArrowType.ExtensionType) t).extensionName());
+        }
+        return t instanceof ArrowType.FixedSizeBinary && ((ArrowType.FixedSizeBinary) t).getByteWidth() == 16
+                && ARROW_UUID.equals(f.getMetadata().get(EXTENSION_NAME_KEY));
     }
 
     static DataType convert(Field field, String path, String table) {
@@ -119,6 +146,6 @@ public final class ArrowCacheSchemaUtil {
                 break;
         }
         throw new IllegalArgumentException("column `" + path + "` of arrow-cache table " + table + " has type " + type
-                + ", which the Spark 3.5 connector cannot read");
+                + ", which the arrow-cache Spark connector cannot read");
     }
 }

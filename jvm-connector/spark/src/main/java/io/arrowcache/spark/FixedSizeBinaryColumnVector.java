@@ -1,6 +1,7 @@
 package io.arrowcache.spark;
 
 import org.apache.arrow.vector.FixedSizeBinaryVector;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.sql.vectorized.ColumnVector;
@@ -8,12 +9,16 @@ import org.apache.spark.sql.vectorized.ColumnarArray;
 import org.apache.spark.sql.vectorized.ColumnarMap;
 import org.apache.spark.unsafe.types.UTF8String;
 
-/** Iceberg fixed[n] (and uuid) columns as Spark binary; Spark's ArrowColumnVector has no fixed-size binary. */
-final class FixedSizeBinaryColumnVector extends ColumnVector {
-    private final FixedSizeBinaryVector vector;
+/** Iceberg fixed[n] columns as Spark binary; Spark's ArrowColumnVector has no fixed-size binary. */
+class FixedSizeBinaryColumnVector extends ColumnVector {
+    protected final FixedSizeBinaryVector vector;
 
     FixedSizeBinaryColumnVector(FixedSizeBinaryVector vector) {
-        super(DataTypes.BinaryType);
+        this(vector, DataTypes.BinaryType);
+    }
+
+    protected FixedSizeBinaryColumnVector(FixedSizeBinaryVector vector, DataType type) {
+        super(type);
         this.vector = vector;
     }
 
@@ -42,8 +47,9 @@ final class FixedSizeBinaryColumnVector extends ColumnVector {
         return vector.isNull(rowId) ? null : vector.get(rowId);
     }
 
-    private static UnsupportedOperationException unsupported() {
-        return new UnsupportedOperationException("a fixed-size binary column holds bytes only");
+    private UnsupportedOperationException unsupported() {
+        return new UnsupportedOperationException("a fixed-size binary column read as " + dataType().simpleString()
+                + " has no such value");
     }
 
     @Override

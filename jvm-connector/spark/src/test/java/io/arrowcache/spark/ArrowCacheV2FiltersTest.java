@@ -135,6 +135,24 @@ public class ArrowCacheV2FiltersTest {
     }
 
     @Test
+    public void uuidOnlyWithCanonicalUuidStrings() {
+        StructType schema = new StructType().add("u", DataTypes.StringType, true,
+                new org.apache.spark.sql.types.MetadataBuilder().putBoolean(ArrowCacheSchemaUtil.UUID_KEY, true).build());
+        String u = "123e4567-e89b-12d3-a456-426614174000";
+        assertEquals(cmp("eq", "u", "\"" + u + "\""),
+                ArrowCacheV2Filters.convert(p("=", col("u"), lit(UTF8String.fromString(u), DataTypes.StringType)), schema).toJson());
+        assertEquals(cmp("gt", "u", "\"" + u + "\""),
+                ArrowCacheV2Filters.convert(p(">", col("u"), lit(UTF8String.fromString(u), DataTypes.StringType)), schema).toJson());
+        assertNull("not a uuid", ArrowCacheV2Filters.convert(p(">", col("u"), lit(UTF8String.fromString("7"), DataTypes.StringType)), schema));
+        assertNull("upper case never equals Spark's lower-case strings",
+                ArrowCacheV2Filters.convert(p("=", col("u"), lit(UTF8String.fromString(u.toUpperCase()), DataTypes.StringType)), schema));
+        assertNull(ArrowCacheV2Filters.convert(p("IN", col("u"), lit(UTF8String.fromString(u), DataTypes.StringType),
+                lit(UTF8String.fromString("x"), DataTypes.StringType)), schema));
+        assertNull("prefixes are not bytes", ArrowCacheV2Filters.convert(p("STARTS_WITH", col("u"),
+                lit(UTF8String.fromString("123e"), DataTypes.StringType)), schema));
+    }
+
+    @Test
     public void setsNullsAndStrings() {
         assertEquals("{\"type\":\"in\",\"term\":\"l\",\"values\":[1,2]}",
                 json(p("IN", col("l"), lit(1L, DataTypes.LongType), lit(2L, DataTypes.LongType))));

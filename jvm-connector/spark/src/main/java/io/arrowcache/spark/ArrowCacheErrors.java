@@ -2,6 +2,9 @@ package io.arrowcache.spark;
 
 import io.arrowcache.bridge.ArrowCacheException;
 import org.apache.spark.sql.catalyst.analysis.NoSuchTableException;
+import org.apache.spark.sql.connector.catalog.Identifier;
+
+import java.util.Arrays;
 
 /** The bridge's errors as what Spark users expect: AnalysisException or IllegalArgumentException. */
 final class ArrowCacheErrors {
@@ -24,7 +27,7 @@ final class ArrowCacheErrors {
                             : ArrowCacheReadConf.AS_OF_TIMESTAMP + "=" + conf.asOfTimestampMs();
                     return new IllegalArgumentException("option " + option + ": " + msg, e);
                 }
-                return sneaky(noSuchTable(conf.tableId(), msg));
+                return sneaky(noSuchTable(conf.tableId(), ae));
             case "UNAVAILABLE":
             case "DEADLINE_EXCEEDED":
                 return new IllegalArgumentException("cannot reach the arrow-cache cluster at " + conf.cluster()
@@ -37,9 +40,16 @@ final class ArrowCacheErrors {
         }
     }
 
-    static NoSuchTableException noSuchTable(String table, String detail) {
-        return new NoSuchTableException("arrow-cache table " + table + " does not exist"
-                + (detail == null || detail.isEmpty() ? "" : ": " + detail), scala.Option.empty());
+    /**
+     * Spark's own TABLE_OR_VIEW_NOT_FOUND error (the constructor every Spark line has: 4.x dropped
+     * the free-text one), with the node's message attached as a suppressed exception.
+     */
+    static NoSuchTableException noSuchTable(String table, ArrowCacheException fromNode) {
+        String[] parts = table.split("\\.");
+        NoSuchTableException e = new NoSuchTableException(
+                Identifier.of(Arrays.copyOf(parts, parts.length - 1), parts[parts.length - 1]));
+        e.addSuppressed(fromNode);
+        return e;
     }
 
     /** Throws a checked exception (AnalysisException) where the Spark interface declares none. */
