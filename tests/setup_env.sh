@@ -28,6 +28,10 @@ if ! command -v etcd >/dev/null 2>&1 && [[ ! -x /usr/bin/etcd ]]; then
     fi
 fi
 
+# fake-gcs-server and azurite for the GCS and Azure suites (test_object_stores.py), cached
+# outside the clone; has its own stamps, so it runs before this script's early exit.
+"$tests_dir/support/emulators.sh" >/dev/null
+
 want="$( (cat "$req"; "$python" --version) | sha256sum | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
     exit 0

@@ -100,8 +100,109 @@ pub struct ObjectStoreConfig {
     /// Allow plain `http://` endpoints (emulators, on-premise stores).
     pub allow_http: Option<bool>,
     /// Any further `object_store` builder option, by its documented key
-    /// (`aws_*`, `google_*`, `azure_*`); passed through unchanged.
+    /// (`aws_*`, `google_*`, `azure_*`, or a client key such as `timeout`); passed through
+    /// unchanged, after the environment and the settings above.
     pub options: BTreeMap<String, String>,
+    /// How failed requests are retried (throttling, 5xx, timeouts, refused connections).
+    pub retry: RetryConfig,
+    /// Time limit of one request, in milliseconds; a timed-out read is retried.
+    /// Unset: object_store's default (30 s).
+    pub request_timeout_ms: Option<u64>,
+    /// Time limit for opening a connection, in milliseconds. Unset: object_store's default (5 s).
+    pub connect_timeout_ms: Option<u64>,
+}
+
+/// object_store's retry policy: a request that fails with a 5xx, 429 (throttled) or 408
+/// status, a refused connection or a timeout (reads only: they are idempotent) is sent again
+/// after an exponential backoff with jitter, until `max_retries` or `timeout_ms` is reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Retries after the first attempt; 0 disables retrying.
+    pub max_retries: usize,
+    /// No retry starts later than this after the first attempt, in milliseconds.
+    pub timeout_ms: u64,
+    /// The first backoff, in milliseconds.
+    pub init_backoff_ms: u64,
+    /// The longest backoff, in milliseconds.
+    pub max_backoff_ms: u64,
+    /// Each backoff is drawn at random up to `backoff_base` times the previous one.
+    pub backoff_base: f64,
+}
+
+impl Default for RetryConfig {
+    /// object_store's own defaults.
+    fn default() -> Self {
+        Self { max_retries: 10, timeout_ms: 180_000, init_backoff_ms: 100, max_backoff_ms: 15_000, backoff_base: 2.0 }
+    }
+}
+
+impl RetryConfig {
+    pub fn to_object_store(&self) -> object_store::RetryConfig {
+        use std::time::Duration;
+        object_store::RetryConfig {
+            backoff: object_store::BackoffConfig {
+                init_backoff: Duration::from_millis(self.init_backoff_ms),
+                max_backoff: Duration::from_millis(self.max_backoff_ms),
+                base: self.backoff_base,
+            },
+            max_retries: self.max_retries,
+            retry_timeout: Duration::from_millis(self.timeout_ms),
+        }
+    }
+}
+
+impl ObjectStoreConfig {
+    fn validate(&self) -> Result<()> {
+        let key = |k: &str| format!("cache_node.storage.object_store.{k}");
+        // The generic credentials are S3's; GCS and Azure take theirs from `options` or the
+        // environment (GOOGLE_*, AZURE_*), under object_store's names.
+        if matches!(self.kind, Some(StoreKind::Gcs | StoreKind::Azure)) {
+            let s3_only = [
+                ("region", self.region.is_some()),
+                ("access_key_id", self.access_key_id.is_some()),
+                ("secret_access_key", self.secret_access_key.is_some()),
+                ("session_token", self.session_token.is_some()),
+                ("path_style", self.path_style.is_some()),
+            ];
+            if let Some((name, _)) = s3_only.iter().find(|(_, set)| *set) {
+                let hint = match self.kind {
+                    Some(StoreKind::Gcs) => "use options.google_service_account (a key file) or GOOGLE_* variables",
+                    _ => "use options.azure_storage_account_name / azure_storage_account_key or AZURE_* variables",
+                };
+                return Err(CacheError::config(key(name), format!("only for type s3; {hint}")));
+            }
+        }
+        for name in self.options.keys() {
+            if !is_object_store_option(name) {
+                return Err(CacheError::config(
+                    key(&format!("options.{name}")),
+                    "not an object_store option: use the documented aws_*, google_* or azure_* keys, or a client key such as timeout",
+                ));
+            }
+        }
+        let r = &self.retry;
+        if r.init_backoff_ms == 0 || r.max_backoff_ms < r.init_backoff_ms {
+            return Err(CacheError::config(key("retry"), "need 1 <= init_backoff_ms <= max_backoff_ms"));
+        }
+        // object_store draws each backoff from [init, previous * base): empty unless base > 1.
+        if !(r.backoff_base > 1.0 && r.backoff_base.is_finite()) {
+            return Err(CacheError::config(key("retry.backoff_base"), "must be greater than 1"));
+        }
+        for (name, value) in [("request_timeout_ms", self.request_timeout_ms), ("connect_timeout_ms", self.connect_timeout_ms)] {
+            if value == Some(0) {
+                return Err(CacheError::config(key(name), "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether one of object_store's builders knows `name` (any letter case).
+fn is_object_store_option(name: &str) -> bool {
+    use object_store::{aws::AmazonS3ConfigKey, azure::AzureConfigKey, gcp::GoogleConfigKey};
+    let name = name.to_ascii_lowercase();
+    name.parse::<AmazonS3ConfigKey>().is_ok() || name.parse::<GoogleConfigKey>().is_ok() || name.parse::<AzureConfigKey>().is_ok()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -345,6 +446,7 @@ impl Config {
         if self.cluster.replication_factor == 0 {
             return Err(CacheError::config("cache_node.cluster.replication_factor", "must be at least 1"));
         }
+        self.storage.object_store.validate()?;
         let ice = &self.storage.iceberg;
         match ice.catalog_type {
             CatalogType::None if ice.tables.is_empty() => {
@@ -508,6 +610,31 @@ mod tests {
         assert!(err.to_string().contains("colour"), "{err}");
         let err = Config::from_yaml("cache_node:\n  memory:\n    arrow_pool_percent: 95\n").unwrap_err();
         assert!(err.to_string().contains("cache_node.memory"), "{err}");
+    }
+
+    #[test]
+    fn object_store_settings_are_checked() {
+        let err = |yaml: &str| Config::from_yaml(&format!("cache_node:\n  storage:\n    iceberg: {{catalog_type: rest, catalog_uri: 'http://r'}}\n    object_store: {yaml}\n")).unwrap_err().to_string();
+        let e = err("{options: {aws_secret_acces_key: x}}");
+        assert!(e.contains("object_store.options.aws_secret_acces_key"), "{e}");
+        let e = err("{type: gcs, access_key_id: x}");
+        assert!(e.contains("object_store.access_key_id") && e.contains("google_service_account"), "{e}");
+        let e = err("{retry: {backoff_base: 1}}");
+        assert!(e.contains("retry.backoff_base"), "{e}");
+        let e = err("{retry: {init_backoff_ms: 500, max_backoff_ms: 100}}");
+        assert!(e.contains("object_store.retry"), "{e}");
+        let e = err("{retry: {max_retry: 3}}");
+        assert!(e.contains("max_retry"), "{e}");
+        let e = err("{request_timeout_ms: 0}");
+        assert!(e.contains("request_timeout_ms"), "{e}");
+
+        let cfg = Config::from_yaml(
+            "cache_node:\n  storage:\n    iceberg: {catalog_type: rest, catalog_uri: 'http://r'}\n    object_store:\n      type: azure\n      options: {AZURE_STORAGE_ACCOUNT_KEY: k, azure_storage_use_emulator: 'true', timeout: 10s}\n      retry: {max_retries: 3, timeout_ms: 20000}\n",
+        )
+        .unwrap();
+        let retry = cfg.storage.object_store.retry.to_object_store();
+        assert_eq!((retry.max_retries, retry.retry_timeout.as_secs()), (3, 20));
+        assert_eq!(retry.backoff.init_backoff.as_millis(), 100, "object_store's default");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -19,44 +20,62 @@ use futures::stream::BoxStream;
 use iceberg::io::{
     FileMetadata, FileRead, FileWrite, InputFile, OutputFile, Storage, StorageConfig, StorageFactory,
 };
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
 use object_store::buffered::BufWriter;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt, ObjectStoreScheme, RetryConfig};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::config::ObjectStoreConfig;
+use crate::config::{ObjectStoreConfig, StoreKind};
 use crate::error::{CacheError, Result};
 
 /// The node's object stores, one per scheme and bucket, built on first use.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ObjectStores {
     options: Vec<(String, String)>,
+    retry: RetryConfig,
     stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl std::fmt::Debug for ObjectStores {
+    // The options hold secrets: only their names are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.options.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ObjectStores").field("options", &names).field("retry", &self.retry).finish_non_exhaustive()
+    }
 }
 
 impl ObjectStores {
     /// Stores configured from the environment, then the node's config on top.
     pub fn new(config: &ObjectStoreConfig) -> Self {
-        let mut options: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|p| k.starts_with(p)))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
+        let mut options: Vec<(String, String)> = Vec::new();
         let mut set = |k: &str, v: Option<String>| {
             if let Some(v) = v {
                 options.push((k.to_string(), v));
             }
         };
-        set("aws_endpoint", config.endpoint.clone());
+        // `endpoint` belongs to the store named by `type` (S3 when unset).
+        let endpoint_key = match config.kind {
+            Some(StoreKind::Gcs) => "google_base_url",
+            Some(StoreKind::Azure) => "azure_endpoint",
+            _ => "aws_endpoint",
+        };
+        set(endpoint_key, config.endpoint.clone());
         set("aws_region", config.region.clone());
         set("aws_access_key_id", config.access_key_id.clone());
         set("aws_secret_access_key", config.secret_access_key.clone());
         set("aws_session_token", config.session_token.clone());
         set("aws_virtual_hosted_style_request", config.path_style.map(|p| (!p).to_string()));
         set("allow_http", config.allow_http.map(|b| b.to_string()));
-        options.extend(config.options.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Self { options, stores: RwLock::default() }
+        set("timeout", config.request_timeout_ms.map(|ms| format!("{ms}ms")));
+        set("connect_timeout", config.connect_timeout_ms.map(|ms| format!("{ms}ms")));
+        options.extend(config.options.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+        Self { options, retry: config.retry.to_object_store(), stores: RwLock::default() }
     }
 
     /// The store holding `location` and the object's path inside it.
@@ -75,11 +94,44 @@ impl ObjectStores {
             return Ok((existing.clone(), path));
         }
         // Building a client is costly (HTTP pools, credentials): once per bucket.
-        let (store, _) = object_store::parse_url_opts(&url, self.options.iter().cloned())
-            .map_err(|e| CacheError::unavailable(format!("object store for `{location}`"), e))?;
+        let store = build_store(&url, &self.options, &self.retry)
+            .map_err(|e| CacheError::unavailable(format!("cannot set up the object store for `{key}`"), e))?;
         let mut stores = self.stores.write().expect("store map poisoned");
-        Ok((stores.entry(key).or_insert_with(|| Arc::from(store)).clone(), path))
+        Ok((stores.entry(key).or_insert(store).clone(), path))
     }
+}
+
+/// A store for `url`'s scheme and bucket: the environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`,
+/// read by object_store itself), then every option its builder knows (the list mixes AWS,
+/// Google and Azure keys; each builder skips the others'), and `retry`.
+fn build_store(url: &Url, options: &[(String, String)], retry: &RetryConfig) -> object_store::Result<Arc<dyn ObjectStore>> {
+    fn configure<B, K: FromStr>(builder: B, options: &[(String, String)], set: impl Fn(B, K, &str) -> B) -> B {
+        options.iter().fold(builder, |b, (k, v)| match k.parse::<K>() {
+            Ok(key) => set(b, key, v),
+            Err(_) => b,
+        })
+    }
+    let (scheme, _) = ObjectStoreScheme::parse(url).map_err(object_store::Error::from)?;
+    Ok(match scheme {
+        ObjectStoreScheme::Local => Arc::new(LocalFileSystem::new()),
+        ObjectStoreScheme::AmazonS3 => {
+            let b = configure(AmazonS3Builder::from_env().with_url(url.as_str()), options, |b, k, v| b.with_config(k, v));
+            Arc::new(b.with_retry(retry.clone()).build()?)
+        }
+        ObjectStoreScheme::GoogleCloudStorage => {
+            let b = configure(GoogleCloudStorageBuilder::from_env().with_url(url.as_str()), options, |b, k, v| b.with_config(k, v));
+            Arc::new(b.with_retry(retry.clone()).build()?)
+        }
+        ObjectStoreScheme::MicrosoftAzure => {
+            let b = configure(MicrosoftAzureBuilder::from_env().with_url(url.as_str()), options, |b, k, v| b.with_config(k, v));
+            Arc::new(b.with_retry(retry.clone()).build()?)
+        }
+        other => {
+            return Err(object_store::Error::NotSupported {
+                source: format!("no object store for {other:?} locations (`{url}`): use s3://, gs://, abfs(s):// or file://").into(),
+            });
+        }
+    })
 }
 
 /// The object's path inside its store.
@@ -123,12 +175,43 @@ fn to_url(location: &str) -> Result<Url> {
     .map_err(|e| CacheError::invalid(format!("`{location}`: {e}")))
 }
 
-fn io_error(path: &str, err: impl std::fmt::Display) -> iceberg::Error {
-    iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("I/O on `{path}` failed: {err}"))
+fn io_error<E: std::error::Error + 'static>(path: &str, err: E) -> iceberg::Error {
+    // object_store's message says what the server answered; say what to do about it.
+    let hint = match (&err as &dyn std::error::Error).downcast_ref::<object_store::Error>() {
+        Some(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) => {
+            "the store refused the credentials (check storage.object_store and the AWS_*, GOOGLE_*, AZURE_* variables): "
+        }
+        _ => "",
+    };
+    iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("I/O on `{path}` failed: {hint}{}", with_causes(&err)))
+}
+
+/// The error and the causes its message leaves out: "error sending request" says little
+/// without "tcp connect error: Connection refused".
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 fn resolve_for_iceberg(stores: &ObjectStores, path: &str) -> iceberg::Result<(Arc<dyn ObjectStore>, Path)> {
-    stores.resolve(path).map_err(|e| iceberg::Error::new(iceberg::ErrorKind::DataInvalid, e.to_string()))
+    stores.resolve(path).map_err(|e| {
+        // A bad location is bad data; a store that cannot be set up (say, a missing key file)
+        // is unavailable.
+        let kind = match e {
+            CacheError::Unavailable { .. } => iceberg::ErrorKind::Unexpected,
+            _ => iceberg::ErrorKind::DataInvalid,
+        };
+        iceberg::Error::new(kind, e.to_string())
+    })
 }
 
 /// iceberg-rust's `Storage` on top of [`ObjectStores`].
