@@ -9,14 +9,16 @@ cd "$repo"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/arrow-cache/target}
 mkdir -p "$CARGO_TARGET_DIR"
 
-# The JVM suites' downloads (a Trino server and the plugin's dependencies, then Spark 3.5/4.0/4.1
-# and their Iceberg runtimes, all from Maven Central) run in the background while cargo builds;
-# tests/trino/prepare.sh and tests/spark/run.sh below finish the job.
-trino_prefetch_log=$(mktemp -t arrow-cache-jvm-prefetch.XXXXXX)
-( "$repo/tests/trino/prepare.sh" --prefetch \
+# Downloads and installs that do not need the node run in the background while cargo builds (one
+# after another: they may use apt): the object-store emulators (azurite, fake-gcs-server), then the
+# JVM suites' Maven Central downloads (a Trino server and the plugin's dependencies, Spark
+# 3.5/4.0/4.1 and their Iceberg runtimes). The steps below finish whatever is left.
+prefetch_log=$(mktemp -t arrow-cache-prefetch.XXXXXX)
+( "$repo/tests/support/emulators.sh" \
+  && "$repo/tests/trino/prepare.sh" --prefetch \
   && gradle -q -p "$repo/jvm-connector" --no-daemon -PskipCargo :spark-3.5:prefetch :spark-4.0:prefetch :spark-4.1:prefetch
-) >"$trino_prefetch_log" 2>&1 &
-trino_prefetch_pid=$!  # (if this script stops early, it finishes on its own: its results are cached)
+) >"$prefetch_log" 2>&1 &
+prefetch_pid=$!  # (if this script stops early, it finishes on its own: its results are cached)
 
 # The whole workspace at once: building one package alone would resolve the shared
 # dependencies' features differently and rebuild them.
@@ -27,14 +29,15 @@ export ARROW_CACHE_BIN="$CARGO_TARGET_DIR/release/arrow-cache"
 echo "== Rust unit and doc tests"
 cargo test --release --locked --workspace
 
-echo "== Python environment for the end-to-end suites"
+if ! wait "$prefetch_pid"; then
+    echo "(the background downloads failed, see $prefetch_log; the steps below try again)"
+fi
+
+echo "== Python environment and object-store emulators for the end-to-end suites"
 "$repo/tests/setup_env.sh"
 venv=${ARROW_CACHE_VENV:-$repo/.venv}
 
 echo "== Trino plugin (Gradle, Java 25) and a Trino server from Maven Central, for tests/trino"
-if ! wait "$trino_prefetch_pid"; then
-    echo "(the background Trino downloads failed, see $trino_prefetch_log; trying again)"
-fi
 trino_plugin_dir=$("$repo/tests/trino/prepare.sh")
 export ARROW_CACHE_TRINO_PLUGIN_DIR="$trino_plugin_dir"
 
