@@ -11,7 +11,10 @@ import java.util.Objects;
 
 /**
  * A scan request of the contract: {@code {"table": "ns.tbl", "columns": [..], "filter": EXPR,
- * "snapshot_id": n, "as_of_timestamp_ms": n, "limit": n}}, every key but {@code table} optional.
+ * "snapshot_id": n, "as_of_timestamp_ms": n, "branch": "name", "tag": "name", "limit": n}}, every
+ * key but {@code table} optional and at most one of the four snapshot selectors given. The node
+ * reads the current state and a branch head with the table's current schema, a snapshot id, a
+ * time or a tag with the schema of that snapshot (as Iceberg's Spark reads do).
  * Immutable; build with {@link #builder(String)}.
  */
 public final class ScanRequest implements Serializable {
@@ -22,6 +25,8 @@ public final class ScanRequest implements Serializable {
     private final String filterJson;     // null: no filter
     private final Long snapshotId;
     private final Long asOfTimestampMs;
+    private final String branch;
+    private final String tag;
     private final Long limit;
 
     private ScanRequest(Builder b) {
@@ -30,6 +35,8 @@ public final class ScanRequest implements Serializable {
         this.filterJson = b.filter == null ? null : b.filter.toJson();
         this.snapshotId = b.snapshotId;
         this.asOfTimestampMs = b.asOfTimestampMs;
+        this.branch = b.branch;
+        this.tag = b.tag;
         this.limit = b.limit;
     }
 
@@ -43,6 +50,8 @@ public final class ScanRequest implements Serializable {
         b.filter = filterJson == null ? null : Expression.fromJson(filterJson);
         b.snapshotId = snapshotId;
         b.asOfTimestampMs = asOfTimestampMs;
+        b.branch = branch;
+        b.tag = tag;
         b.limit = limit;
         return b;
     }
@@ -69,6 +78,16 @@ public final class ScanRequest implements Serializable {
         return asOfTimestampMs;
     }
 
+    /** The branch whose head this scan reads, or null. */
+    public String branch() {
+        return branch;
+    }
+
+    /** The tag whose snapshot this scan reads, or null. */
+    public String tag() {
+        return tag;
+    }
+
     public Long limit() {
         return limit;
     }
@@ -88,6 +107,12 @@ public final class ScanRequest implements Serializable {
         }
         if (asOfTimestampMs != null) {
             n.put("as_of_timestamp_ms", asOfTimestampMs);
+        }
+        if (branch != null) {
+            n.put("branch", branch);
+        }
+        if (tag != null) {
+            n.put("tag", tag);
         }
         if (limit != null) {
             n.put("limit", limit);
@@ -110,6 +135,8 @@ public final class ScanRequest implements Serializable {
         private Expression filter;
         private Long snapshotId;
         private Long asOfTimestampMs;
+        private String branch;
+        private String tag;
         private Long limit;
 
         private Builder(String table) {
@@ -141,6 +168,25 @@ public final class ScanRequest implements Serializable {
             return this;
         }
 
+        /** Reads the head of this branch (Iceberg's {@code main} is the current snapshot). */
+        public Builder branch(String branch) {
+            this.branch = refName(branch, "branch");
+            return this;
+        }
+
+        /** Reads the snapshot this tag names. */
+        public Builder tag(String tag) {
+            this.tag = refName(tag, "tag");
+            return this;
+        }
+
+        private static String refName(String name, String kind) {
+            if (name != null && name.trim().isEmpty()) {
+                throw new IllegalArgumentException("a " + kind + " name cannot be empty");
+            }
+            return name;
+        }
+
         public Builder limit(Long limit) {
             if (limit != null && limit < 0) {
                 throw new IllegalArgumentException("limit must be >= 0, got " + limit);
@@ -150,8 +196,22 @@ public final class ScanRequest implements Serializable {
         }
 
         public ScanRequest build() {
-            if (snapshotId != null && asOfTimestampMs != null) {
-                throw new IllegalArgumentException("a scan selects a snapshot by id or by time, not both");
+            List<String> given = new ArrayList<>();
+            if (snapshotId != null) {
+                given.add("snapshot_id");
+            }
+            if (asOfTimestampMs != null) {
+                given.add("as_of_timestamp_ms");
+            }
+            if (branch != null) {
+                given.add("branch");
+            }
+            if (tag != null) {
+                given.add("tag");
+            }
+            if (given.size() > 1) {
+                throw new IllegalArgumentException("a scan selects its snapshot by one of snapshot_id, as_of_timestamp_ms, branch "
+                        + "and tag, not by " + String.join(" and ", given));
             }
             return new ScanRequest(this);
         }

@@ -94,7 +94,14 @@ public class ExpressionsTest {
         assertEquals(r.toJson(), r.toBuilder().build().toJson());
         assertEquals("{\"table\":\"ns.t\",\"columns\":[],\"as_of_timestamp_ms\":1700000000000}",
                 ScanRequest.builder("ns.t").columns(java.util.Collections.emptyList()).asOfTimestampMs(1700000000000L).build().toJson());
-        expectRefused(() -> ScanRequest.builder("ns.t").snapshotId(1L).asOfTimestampMs(2L).build(), "not both");
+        expectRefused(() -> ScanRequest.builder("ns.t").snapshotId(1L).asOfTimestampMs(2L).build(), "not by snapshot_id and as_of_timestamp_ms");
+        ScanRequest branch = ScanRequest.builder("ns.t").branch("audit").build();
+        assertEquals("{\"table\":\"ns.t\",\"branch\":\"audit\"}", branch.toJson());
+        assertEquals("audit", branch.toBuilder().build().branch());
+        assertEquals("{\"table\":\"ns.t\",\"tag\":\"v1\"}", ScanRequest.builder("ns.t").tag("v1").build().toJson());
+        expectRefused(() -> ScanRequest.builder("ns.t").branch("b").tag("t").build(), "not by branch and tag");
+        expectRefused(() -> ScanRequest.builder("ns.t").snapshotId(1L).tag("t").build(), "not by snapshot_id and tag");
+        expectRefused(() -> ScanRequest.builder("ns.t").tag(" "), "tag name");
         expectRefused(() -> ScanRequest.builder(" ").build(), "table");
         expectRefused(() -> ScanRequest.builder("t").limit(-1L), "limit");
     }

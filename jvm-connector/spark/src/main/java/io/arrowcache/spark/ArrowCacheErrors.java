@@ -21,11 +21,10 @@ final class ArrowCacheErrors {
         String msg = ae.getMessage();
         switch (code) {
             case "NOT_FOUND":
-                if (msg != null && msg.contains("snapshot") && (conf.snapshotId() != null || conf.asOfTimestampMs() != null)) {
-                    String option = conf.snapshotId() != null
-                            ? ArrowCacheReadConf.SNAPSHOT_ID + "=" + conf.snapshotId()
-                            : ArrowCacheReadConf.AS_OF_TIMESTAMP + "=" + conf.asOfTimestampMs();
-                    return new IllegalArgumentException("option " + option + ": " + msg, e);
+                // The table exists but not the snapshot, branch or tag the read selects.
+                String selector = conf.selectorOption();
+                if (selector != null && msg != null && (msg.contains("snapshot") || msg.contains("branch or tag"))) {
+                    return new IllegalArgumentException("option " + selector + ": " + msg, e);
                 }
                 return sneaky(noSuchTable(conf.tableId(), ae));
             case "UNAVAILABLE":

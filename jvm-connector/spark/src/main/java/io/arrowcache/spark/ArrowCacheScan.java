@@ -110,11 +110,8 @@ public class ArrowCacheScan implements SupportsReportStatistics {
     @Override
     public String description() {
         StringBuilder b = new StringBuilder("ArrowCacheScan(table=").append(conf.tableId());
-        if (conf.snapshotId() != null) {
-            b.append(", snapshot-id=").append(conf.snapshotId());
-        }
-        if (conf.asOfTimestampMs() != null) {
-            b.append(", as-of-timestamp=").append(conf.asOfTimestampMs());
+        if (conf.selectorOption() != null) {
+            b.append(", ").append(conf.selectorOption());
         }
         b.append(", PushedFilters: [").append(pushed.stream().map(Predicate::toString).collect(Collectors.joining(", "))).append("]");
         if (filter != null) {

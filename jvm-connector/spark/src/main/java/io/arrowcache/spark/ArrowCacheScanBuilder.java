@@ -63,6 +63,7 @@ public class ArrowCacheScanBuilder implements ScanBuilder, SupportsPushDownV2Fil
     public void pruneColumns(StructType requiredSchema) {
         Set<String> names = new HashSet<>();
         for (StructField f : requiredSchema.fields()) {
+            checkReadable(f);
             names.add(f.name());
         }
         List<StructField> kept = new ArrayList<>();
@@ -72,6 +73,32 @@ public class ArrowCacheScanBuilder implements ScanBuilder, SupportsPushDownV2Fil
             }
         }
         readSchema = new StructType(kept.toArray(new StructField[0]));
+    }
+
+    /**
+     * Spark fixes a table's columns when it loads it: {@code spark.read.option("tag", "v1").table(t)}
+     * asks for the current columns of a snapshot written with other ones. (Iceberg reads such a
+     * snapshot with the current schema; the cache reads a tag, snapshot id or time with the
+     * snapshot's own.) A column the snapshot lacks, or holds with another type, is refused here.
+     */
+    private void checkReadable(StructField required) {
+        StructField have = null;
+        for (StructField f : tableSchema.fields()) {
+            if (f.name().equals(required.name())) {
+                have = f;
+            }
+        }
+        boolean nested = required.dataType() instanceof StructType || required.dataType() instanceof org.apache.spark.sql.types.ArrayType
+                || required.dataType() instanceof org.apache.spark.sql.types.MapType;
+        if (have == null || (!nested && !have.dataType().equals(required.dataType()))) {
+            String selector = conf.selectorOption();
+            throw new IllegalArgumentException("column `" + required.name() + "` (" + required.dataType().simpleString() + ") of "
+                    + conf.tableId() + (have == null ? " is not in" : " has type " + have.dataType().simpleString() + " in")
+                    + " the snapshot " + (selector == null ? "read" : "that " + selector + " selects")
+                    + ": select only that snapshot's columns, or read it with "
+                    + "spark.read.format(\"arrow-cache\").option(...).load(), VERSION AS OF or an identifier such as "
+                    + "<catalog>.ns.tbl.tag_<name>, which give the snapshot's own columns");
+        }
     }
 
     /** Each split stops after {@code limit} rows; Spark still applies the limit to the whole. */

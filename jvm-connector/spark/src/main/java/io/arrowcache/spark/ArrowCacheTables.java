@@ -40,6 +40,7 @@ final class ArrowCacheTables {
     }
 
     static ScanRequest.Builder base(ArrowCacheReadConf conf) {
-        return ScanRequest.builder(conf.tableId()).snapshotId(conf.snapshotId()).asOfTimestampMs(conf.asOfTimestampMs());
+        return ScanRequest.builder(conf.tableId()).snapshotId(conf.snapshotId()).asOfTimestampMs(conf.asOfTimestampMs())
+                .branch(conf.branch()).tag(conf.tag());
     }
 }

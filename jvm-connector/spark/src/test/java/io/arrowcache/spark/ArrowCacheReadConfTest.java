@@ -38,6 +38,14 @@ public class ArrowCacheReadConfTest {
         ArrowCacheReadConf t = c.withScanOptions(new CaseInsensitiveStringMap(opts("as-of-timestamp", "5")));
         assertNull(t.snapshotId());
         assertEquals(Long.valueOf(5), t.asOfTimestampMs());
+        // Iceberg's branch and tag options; a ref given per scan replaces the table's snapshot.
+        ArrowCacheReadConf b = ArrowCacheReadConf.fromOptions(opts("cache.cluster", "h:1", "table.id", "ns.t", "Branch", "audit"));
+        assertEquals("audit", b.branch());
+        assertEquals("branch=audit", b.selectorOption());
+        ArrowCacheReadConf tagged = c.withScanOptions(new CaseInsensitiveStringMap(opts("tag", "v1")));
+        assertNull(tagged.snapshotId());
+        assertEquals("v1", tagged.tag());
+        assertEquals("v1", ArrowCacheReadConf.fromOptions(tagged.toOptions()).tag());
     }
 
     @Test
@@ -50,6 +58,9 @@ public class ArrowCacheReadConfTest {
         expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "snapshot-id", "abc"), "snapshot-id");
         expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "as-of-timestamp", "2024-01-01"), "as-of-timestamp");
         expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "snapshot-id", "1", "as-of-timestamp", "2"), "both");
+        expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "branch", "b", "tag", "t"), "branch=b and tag=t");
+        expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "snapshot-id", "1", "tag", "t"), "snapshot-id=1 and tag=t");
+        expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "tag", ""), "option tag");
         expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "cache.connect-timeout-ms", "0"), "cache.connect-timeout-ms");
         expectRefused(opts("cache.cluster", "h:1", "table.id", "ns.t", "snapshotid", "1"), "snapshotid");
     }

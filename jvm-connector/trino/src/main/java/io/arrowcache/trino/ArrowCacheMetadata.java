@@ -1,5 +1,6 @@
 package io.arrowcache.trino;
 
+import io.airlift.slice.Slice;
 import io.arrowcache.bridge.ArrowCacheException;
 import io.arrowcache.client.PlannedScan;
 import io.arrowcache.scan.ScanPlan;
@@ -35,6 +36,7 @@ import io.trino.spi.type.TimestampType;
 import io.trino.spi.type.TimestampWithTimeZoneType;
 import io.trino.spi.type.Type;
 import io.trino.spi.type.TypeManager;
+import io.trino.spi.type.VarcharType;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 
@@ -159,32 +161,38 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         }
         Long snapshotId = null;
         Long asOfMillis = null;
+        String ref = null;
         if (endVersion.isPresent()) {
             ConnectorTableVersion v = endVersion.get();
             if (v.getPointerType() == PointerType.TARGET_ID) {
                 Type type = v.getVersionType();
-                if (!(type instanceof BigintType || type instanceof io.trino.spi.type.IntegerType
-                        || type instanceof io.trino.spi.type.SmallintType || type instanceof io.trino.spi.type.TinyintType)) {
-                    throw new TrinoException(NOT_SUPPORTED, "arrow-cache tables are versioned by snapshot id (a bigint), not by "
-                            + type.getDisplayName() + " (branches and tags are not supported)");
+                if (type instanceof VarcharType) {
+                    ref = ((Slice) v.getVersion()).toStringUtf8();
+                } else if (type instanceof BigintType || type instanceof io.trino.spi.type.IntegerType
+                        || type instanceof io.trino.spi.type.SmallintType || type instanceof io.trino.spi.type.TinyintType) {
+                    snapshotId = (Long) v.getVersion();
+                } else {
+                    throw new TrinoException(NOT_SUPPORTED, "FOR VERSION AS OF needs a snapshot id (a bigint) or a branch or tag name "
+                            + "(a varchar), not " + type.getDisplayName());
                 }
-                snapshotId = (Long) v.getVersion();
             } else {
                 asOfMillis = epochMillis(session, v.getVersionType(), v.getVersion());
             }
         }
         String table = name.getSchemaName() + "." + name.getTableName();
-        TableInfo info = describeOrNull(table, snapshotId, asOfMillis);
+        TableInfo info = describeOrNull(table, snapshotId, asOfMillis, ref);
         if (info == null) {
             String original = clusterName(name);
             if (original == null || original.equals(table)) {
                 return null;
             }
-            info = describeOrNull(original, snapshotId, asOfMillis);
+            info = describeOrNull(original, snapshotId, asOfMillis, ref);
             if (info == null) {
                 return null;
             }
         }
+        // The handle pins the snapshot the description read: later plans of this query (splits,
+        // statistics) ask by snapshot id, which reads that snapshot's schema.
         return ArrowCacheTableHandle.of(name, info.table, info.snapshotId);
     }
 
@@ -208,13 +216,13 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         throw new TrinoException(NOT_SUPPORTED, "FOR TIMESTAMP AS OF needs a timestamp, not " + type.getDisplayName());
     }
 
-    /** The table as of a snapshot (or time, or now), or null when the cluster does not have it. */
-    private TableInfo describeOrNull(String table, Long snapshotId, Long asOfMillis) {
+    /** The table as of a snapshot (or time, or ref, or now), or null when the cluster does not have it. */
+    private TableInfo describeOrNull(String table, Long snapshotId, Long asOfMillis, String ref) {
         try {
-            return describe(table, snapshotId, asOfMillis);
+            return describe(table, snapshotId, asOfMillis, ref);
         } catch (TrinoException e) {
             if (e.getCause() instanceof ArrowCacheException && ((ArrowCacheException) e.getCause()).isNotFound()) {
-                if (snapshotId != null || asOfMillis != null) {
+                if (snapshotId != null || asOfMillis != null || ref != null) {
                     throw new TrinoException(ARROW_CACHE_BAD_REQUEST, e.getMessage(), e);
                 }
                 return null;
@@ -223,13 +231,19 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         }
     }
 
-    private TableInfo describe(String table, Long snapshotId, Long asOfMillis) {
-        String key = table + "@" + snapshotId + "@" + asOfMillis;
+    /**
+     * The table as one plan describes it. A ref name (FOR VERSION AS OF 'name', a branch or a tag)
+     * is sent as a tag: the cluster resolves either kind by name, and a tag reads the schema of its
+     * snapshot, as Trino's Iceberg connector reads every FOR VERSION AS OF (a branch sent as a
+     * branch would read the table's current schema instead).
+     */
+    private TableInfo describe(String table, Long snapshotId, Long asOfMillis, String ref) {
+        String key = table + "@" + snapshotId + "@" + asOfMillis + (ref == null ? "" : "@ref:" + ref);
         TableInfo info = tables.get(key);
         if (info != null) {
             return info;
         }
-        PlannedScan scan = cluster.plan(ScanRequest.builder(table).snapshotId(snapshotId).asOfTimestampMs(asOfMillis).build());
+        PlannedScan scan = cluster.plan(ScanRequest.builder(table).snapshotId(snapshotId).asOfTimestampMs(asOfMillis).tag(ref).build());
         List<ArrowCacheColumnHandle> columns = new ArrayList<>();
         for (Field f : scan.schema().getFields()) {
             int fixed = f.getType() instanceof ArrowType.FixedSizeBinary && !ArrowTypes.isUuid(f)
@@ -244,7 +258,7 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
     }
 
     private TableInfo describe(ArrowCacheTableHandle handle) {
-        return describe(handle.getTable(), handle.getSnapshotId(), null);
+        return describe(handle.getTable(), handle.getSnapshotId(), null, null);
     }
 
     @Override
@@ -287,7 +301,7 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         for (SchemaTableName name : relationFilter.apply(new LinkedHashSet<>(names.keySet()))) {
             TableInfo info;
             try {
-                info = describeOrNull(names.get(name), null, null);
+                info = describeOrNull(names.get(name), null, null, null);
             } catch (TrinoException e) {
                 continue;  // a table that cannot be described (e.g. a type Trino cannot hold) is left out of the listing
             }
