@@ -5,16 +5,15 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
-import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.data.GenericAppenderFactory;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.Record;
+import org.apache.iceberg.data.parquet.GenericParquetWriter;
 import org.apache.iceberg.deletes.EqualityDeleteWriter;
-import org.apache.iceberg.encryption.EncryptedFiles;
 import org.apache.iceberg.io.OutputFile;
+import org.apache.iceberg.parquet.Parquet;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
@@ -88,12 +87,17 @@ public class DeletesTest {
         assertEquals(env.icebergRead(t).count(), env.cacheRead(t).count());
     }
 
+    /** Commits an equality delete file of {@code column IN values} (Iceberg's Parquet delete writer). */
     private static void commitEqualityDeletes(Table table, String column, List<?> values) throws IOException {
         Schema deleteSchema = table.schema().select(column);
-        int[] ids = {table.schema().findField(column).fieldId()};
-        GenericAppenderFactory factory = new GenericAppenderFactory(table.schema(), table.spec(), ids, deleteSchema, null);
         OutputFile out = table.io().newOutputFile(table.location() + "/data/eq-delete-" + UUID.randomUUID() + ".parquet");
-        EqualityDeleteWriter<Record> writer = factory.newEqDeleteWriter(EncryptedFiles.plainAsEncryptedOutput(out), FileFormat.PARQUET, null);
+        EqualityDeleteWriter<Record> writer = Parquet.writeDeletes(out)
+                .forTable(table)
+                .rowSchema(deleteSchema)
+                .createWriterFunc(GenericParquetWriter::create)
+                .equalityFieldIds(table.schema().findField(column).fieldId())
+                .overwrite()
+                .buildEqualityWriter();
         try (EqualityDeleteWriter<Record> w = writer) {
             for (Object value : values) {
                 Record row = GenericRecord.create(deleteSchema);
