@@ -50,10 +50,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * TPC-H Q1 and Q6 in one local Spark 3.5 session, reading {@code tpch.lineitem} (prepared by
- * bench/prepare_tpch.sh) four ways on each storage, all in one run:
+ * bench/prepare_tpch.sh) three ways on each storage, all in one run:
  *
  * <ul>
  *   <li><b>Iceberg direct</b>: Spark's own Iceberg connector (iceberg-spark-runtime), the baseline;
@@ -65,7 +66,10 @@ import java.util.TreeMap;
  * on local files (the prepared warehouse, registered in a JDBC catalog) and on S3 served by moto
  * (the same six Parquet files copied into a bucket and committed as a new table with the same
  * metrics). Each query's result through the cache must equal Spark's Iceberg read. The variants
- * of a query take turns round by round, so background load falls on all of them alike.
+ * of a query take turns round by round, so background load falls on all of them alike. The same
+ * run also measures diagnostics: each query's scan alone (Spark's no-op sink), the CPU time of
+ * every run, and what-ifs on local files (the connector with {@link WhatIfSource}'s column vectors,
+ * the same from a node with 32MiB splits, and Spark's own in-memory cache).
  *
  * <p>It also measures the JNI bridge alone: rows/s of one split read into the JVM (openSplit, then
  * every batch imported through the C Data Interface) against a Rust arrow-flight client reading
@@ -456,11 +460,11 @@ public final class SparkTpchBench {
             for (Storage s : storages) {
                 for (String q : QUERIES.keySet()) {
                     for (Mode m : queryModes(s)) {
-                        List<Row>[] result = new List[1];
-                        measure(key(q, s, m), round, () -> result[0] = runQuery(q, s, m));
-                        List<Row> want = expected.computeIfAbsent(q, k -> result[0]);
-                        if (!result[0].equals(want)) {
-                            throw new IllegalStateException(q + " on " + s.label + " through " + m.label + " returned\n" + result[0]
+                        AtomicReference<List<Row>> result = new AtomicReference<>();
+                        measure(key(q, s, m), round, () -> result.set(runQuery(q, s, m)));
+                        List<Row> want = expected.computeIfAbsent(q, k -> result.get());
+                        if (!result.get().equals(want)) {
+                            throw new IllegalStateException(q + " on " + s.label + " through " + m.label + " returned\n" + result.get()
                                     + "\nbut the first read returned\n" + want);
                         }
                     }
