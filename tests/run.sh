@@ -12,11 +12,13 @@ mkdir -p "$CARGO_TARGET_DIR"
 # Downloads and installs that do not need the node run in the background while cargo builds (one
 # after another: they may use apt): the object-store emulators (azurite, fake-gcs-server), then the
 # JVM suites' Maven Central downloads (a Trino server and the plugin's dependencies, Spark
-# 3.5/4.0/4.1 and their Iceberg runtimes). The steps below finish whatever is left.
+# 3.5/4.0/4.1 and their Iceberg runtimes), then the Hive metastore for test_catalogs. The steps
+# below finish whatever is left.
 prefetch_log=$(mktemp -t arrow-cache-prefetch.XXXXXX)
 ( "$repo/tests/support/emulators.sh" \
   && "$repo/tests/trino/prepare.sh" --prefetch \
-  && gradle -q -p "$repo/jvm-connector" --no-daemon -PskipCargo :spark-3.5:prefetch :spark-4.0:prefetch :spark-4.1:prefetch
+  && gradle -q -p "$repo/jvm-connector" --no-daemon -PskipCargo :spark-3.5:prefetch :spark-4.0:prefetch :spark-4.1:prefetch \
+  && "$repo/tests/support/hive_metastore.sh"
 ) >"$prefetch_log" 2>&1 &
 prefetch_pid=$!  # (if this script stops early, it finishes on its own: its results are cached)
 

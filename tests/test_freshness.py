@@ -7,84 +7,25 @@ pyiceberg 0.12 writes copy-on-write only."""
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import itertools
-import json
 import threading
 import time
 
 import pyarrow as pa
-import pyarrow.flight as flight
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyiceberg.expressions import AlwaysTrue, EqualTo, GreaterThanOrEqual, LessThan
-from pyiceberg.io.pyarrow import ArrowScan, schema_to_pyarrow
+from pyiceberg.expressions import EqualTo, GreaterThanOrEqual, LessThan
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.transforms import DayTransform, IdentityTransform
-from pyiceberg.types import (DateType, DecimalType, DoubleType, FloatType, IntegerType, LongType,
+from pyiceberg.types import (DateType, DecimalType, DoubleType, IntegerType, LongType,
                              NestedField, StringType)
 
 from support import tables as T
+from support.changes import BASE, assert_reported_read, expected, new_table, rows_for, scan
 from support.compare import assert_same_rows
 from support.node import Node, grpc_status, server_message
-
-_names = itertools.count()
-
-
-def new_table(wh: T.Warehouse, schema: Schema, spec: PartitionSpec | None = None):
-    """A new table and its name."""
-    name = f"{T.NAMESPACE}.fresh_{next(_names)}"
-    return T._create(wh, name, schema, spec), name
-
-
-def rows_for(table, ids: range) -> pa.Table:
-    """Rows with these ids under the table's current schema (values derived from the id)."""
-    schema = schema_to_pyarrow(table.schema())
-    columns = {}
-    for f in schema:
-        t = f.type
-        if f.name == "id":
-            columns[f.name] = pa.array(list(ids), t)
-        elif pa.types.is_integer(t):
-            columns[f.name] = pa.array([(i * 7) % 101 - 50 for i in ids], t)
-        elif pa.types.is_floating(t):
-            columns[f.name] = pa.array([((i * 13) % 64) / 8.0 for i in ids], t)
-        elif pa.types.is_decimal(t):
-            columns[f.name] = pa.array([decimal.Decimal(i % 1000) / 100 for i in ids], t)
-        elif pa.types.is_date(t):
-            columns[f.name] = pa.array([dt.date(2026, 1, 1 + i % 28) for i in ids], t)
-        else:
-            columns[f.name] = pa.array([f"s{i % 17}" for i in ids], t)
-    return pa.table(columns, schema=schema)
-
-
-def scan(node: Node, request: dict) -> tuple[dict, pa.Table]:
-    """A scan request; returns the FlightInfo's app_metadata (snapshot and schema read) and rows."""
-    info, rows = node.scan(request)
-    return json.loads(info.app_metadata.decode()), rows
-
-
-def expected(wh: T.Warehouse, name: str, snapshot_id: int | None, schema_id: int,
-             row_filter=None) -> pa.Table:
-    """pyiceberg's read of `snapshot_id` with schema `schema_id`: what the node must return for
-    what it reports. (A current read uses the table's schema, which may be newer than the
-    snapshot's: a column added since the last commit reads as nulls.)"""
-    table = wh.table(name)
-    schema = table.schemas()[schema_id]
-    if snapshot_id is None:
-        return schema_to_pyarrow(schema).empty_table()
-    tasks = table.scan(snapshot_id=snapshot_id, row_filter=row_filter or AlwaysTrue()).plan_files()
-    return ArrowScan(table.metadata, table.io, schema, row_filter or AlwaysTrue()).to_table(tasks)
-
-
-def assert_reported_read(node: Node, wh: T.Warehouse, name: str, request: dict | None = None,
-                         row_filter=None) -> dict:
-    meta, got = scan(node, {"table": name, **(request or {})})
-    assert_same_rows(got, expected(wh, name, meta["snapshot_id"], meta["schema_id"], row_filter))
-    return meta
 
 
 @pytest.fixture()
@@ -95,12 +36,6 @@ def wh(tmp_path) -> T.Warehouse:
 def start_node(tmp_path, wh, **caching) -> Node:
     return Node(tmp_path / "node", storage=wh.node_storage_config(), caching=caching).start()
 
-
-BASE = Schema(NestedField(1, "id", LongType(), required=False),
-              NestedField(2, "small", IntegerType(), required=False),
-              NestedField(3, "f", FloatType(), required=False),
-              NestedField(4, "price", DecimalType(9, 2), required=False),
-              NestedField(5, "s", StringType(), required=False))
 
 
 def test_schema_changes_without_a_new_snapshot_are_seen(tmp_path, wh):

@@ -278,7 +278,7 @@ def test_wrong_s3_credentials(sigv4_moto, sigv4_wh, node_factory, secret, code):
     else:
         storage["object_store"]["access_key_id"] = "AKIANOSUCHUSER000000"
     bad = node_factory("s3_bad_key", storage=storage).start()
-    message = _assert_error(_scan_error(bad, T.ALL_TYPES), "UNAVAILABLE",
+    message = _assert_error(_scan_error(bad, T.ALL_TYPES), "PERMISSION_DENIED",
                             ["s3://warehouse/", "refused the credentials", code, "403"])
     assert sigv4_moto.secret_key not in message
     bad.assert_alive()
@@ -293,7 +293,7 @@ def test_wrong_azure_key(azurite, azure_wh, node_factory):
     # A well-formed key (base64) that is not the account's.
     storage["object_store"]["options"]["azure_storage_account_key"] = "d3Jvbmcta2V5" * 8
     bad = node_factory("azure_bad_key", storage=storage).start()
-    _assert_error(_scan_error(bad, T.PART_IDENTITY), "UNAVAILABLE",
+    _assert_error(_scan_error(bad, T.PART_IDENTITY), "PERMISSION_DENIED",
                   ["abfss://warehouse@devstoreaccount1", "refused the credentials", "403"])
     bad.assert_alive()
 

@@ -452,11 +452,11 @@ impl Config {
             CatalogType::None if ice.tables.is_empty() => {
                 return Err(CacheError::config(
                     "cache_node.storage.iceberg.catalog_type",
-                    "set a catalog (sql, rest) or list tables under storage.iceberg.tables",
+                    "set a catalog (sql, rest, hive, glue) or list tables under storage.iceberg.tables",
                 ));
             }
-            CatalogType::Sql | CatalogType::Rest | CatalogType::Hive | CatalogType::Glue
-                if ice.catalog_uri.is_none() =>
+            // Glue's endpoint follows from the region.
+            CatalogType::Sql | CatalogType::Rest | CatalogType::Hive if ice.catalog_uri.is_none() =>
             {
                 return Err(CacheError::config("cache_node.storage.iceberg.catalog_uri", "required for this catalog_type"));
             }

@@ -29,6 +29,11 @@ pub enum CacheError {
     #[error("{context}: {message}")]
     Unavailable { context: String, message: String },
 
+    /// The object store or catalog refused this node's credentials. Not retried on other
+    /// nodes: they share the configuration.
+    #[error("{context}: {message}")]
+    PermissionDenied { context: String, message: String },
+
     /// A data or delete file could not be decoded.
     #[error("cannot read `{path}`: {message}")]
     CorruptFile { path: String, message: String },
@@ -63,6 +68,20 @@ impl CacheError {
         Self::Unavailable { context: context.into(), message: err.to_string() }
     }
 
+    /// An object store failed under a read of `context`: PERMISSION_DENIED when it refused
+    /// the credentials, UNAVAILABLE otherwise.
+    pub fn from_store(context: impl Into<String>, err: &(dyn std::error::Error + 'static)) -> Self {
+        let denied = matches!(
+            err.downcast_ref::<object_store::Error>(),
+            Some(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
+        );
+        let (context, message) = (context.into(), with_causes(err));
+        match denied {
+            true => Self::PermissionDenied { context, message },
+            false => Self::Unavailable { context, message },
+        }
+    }
+
     pub fn internal(msg: impl Into<String>) -> Self {
         Self::Internal(msg.into())
     }
@@ -75,6 +94,7 @@ impl CacheError {
         match status.code() {
             C::InvalidArgument | C::FailedPrecondition | C::OutOfRange => Self::InvalidArgument(message),
             C::NotFound => Self::NotFound(message),
+            C::PermissionDenied | C::Unauthenticated => Self::PermissionDenied { context: context.to_string(), message },
             C::ResourceExhausted => Self::ResourceExhausted(message),
             C::Unimplemented => Self::Unsupported(message),
             C::DataLoss => {
@@ -103,21 +123,61 @@ impl CacheError {
                 Self::InvalidArgument(format!("{context}: {message}"))
             }
             K::FeatureUnsupported => Self::Unsupported(format!("{context}: {message}")),
+            _ if credentials_refused(&err) => Self::PermissionDenied { context, message },
             _ => Self::Unavailable { context, message },
         }
     }
 }
 
+/// A store or catalog said no to our credentials, somewhere in `err`'s causes.
+///
+/// Catalog clients report that as [`AccessDenied`]; object_store as its own variants.
+fn credentials_refused(err: &iceberg::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<AccessDenied>()
+            || matches!(
+                cause.downcast_ref::<object_store::Error>(),
+                Some(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
+            )
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A catalog refused this node's credentials: attached as the source of an
+/// `iceberg::Error` so [`CacheError::from_iceberg`] answers PERMISSION_DENIED.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AccessDenied(pub String);
+
 /// iceberg-rust's Display repeats context over several lines; keep it on one.
 fn iceberg_message(err: &iceberg::Error) -> String {
     let mut msg = err.message().to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
+    append_causes(&mut msg, std::error::Error::source(err));
     msg.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The error and the causes its message leaves out: "error sending request" says little
+/// without "tcp connect error: Connection refused".
+pub fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    append_causes(&mut message, err.source());
+    message
+}
+
+fn append_causes(message: &mut String, mut source: Option<&(dyn std::error::Error + 'static)>) {
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
 }
 
 impl From<CacheError> for Status {
@@ -127,6 +187,7 @@ impl From<CacheError> for Status {
             CacheError::Config { .. } | CacheError::InvalidArgument(_) => Status::invalid_argument(msg),
             CacheError::NotFound(_) => Status::not_found(msg),
             CacheError::Unavailable { .. } => Status::unavailable(msg),
+            CacheError::PermissionDenied { .. } => Status::permission_denied(msg),
             CacheError::CorruptFile { .. } => Status::data_loss(msg),
             CacheError::ResourceExhausted(_) => Status::resource_exhausted(msg),
             CacheError::Unsupported(_) => Status::unimplemented(msg),

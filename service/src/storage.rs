@@ -32,7 +32,7 @@ use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use crate::config::{ObjectStoreConfig, StoreKind};
-use crate::error::{CacheError, Result};
+use crate::error::{with_causes, CacheError, Result};
 
 /// The node's object stores, one per scheme and bucket, built on first use.
 #[derive(Default)]
@@ -175,7 +175,7 @@ fn to_url(location: &str) -> Result<Url> {
     .map_err(|e| CacheError::invalid(format!("`{location}`: {e}")))
 }
 
-fn io_error<E: std::error::Error + 'static>(path: &str, err: E) -> iceberg::Error {
+fn io_error<E: std::error::Error + Send + Sync + 'static>(path: &str, err: E) -> iceberg::Error {
     // object_store's message says what the server answered; say what to do about it.
     let hint = match (&err as &dyn std::error::Error).downcast_ref::<object_store::Error>() {
         Some(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) => {
@@ -183,23 +183,9 @@ fn io_error<E: std::error::Error + 'static>(path: &str, err: E) -> iceberg::Erro
         }
         _ => "",
     };
+    // The source is kept so CacheError::from_iceberg can tell refused credentials apart.
     iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("I/O on `{path}` failed: {hint}{}", with_causes(&err)))
-}
-
-/// The error and the causes its message leaves out: "error sending request" says little
-/// without "tcp connect error: Connection refused".
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
+        .with_source(err)
 }
 
 fn resolve_for_iceberg(stores: &ObjectStores, path: &str) -> iceberg::Result<(Arc<dyn ObjectStore>, Path)> {

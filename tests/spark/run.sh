@@ -5,7 +5,9 @@
 # Spark, Arrow Java and Iceberg runtime). The Spark tests write Iceberg tables with Spark's Iceberg
 # runtime and start an arrow-cache node ($ARROW_CACHE_BIN) that reads them. Spark 4.1 runs ReadTest
 # and DeletesTest only, to save CI time (-PallSparkSuites runs everything there too). Dependencies
-# come from Maven Central once (~0.8 GB for the three lines) and stay in ~/.gradle.
+# come from Maven Central once (~0.9 GB for the three lines) and stay in ~/.gradle. ObjectStoreWriteTest
+# writes warehouses on moto (from the venv, $ARROW_CACHE_VENV or .venv) and fake-gcs-server
+# (tests/support/emulators.sh): tests/setup_env.sh makes both, and does nothing when they are there.
 #
 #   tests/spark/run.sh                                   # everything
 #   tests/spark/run.sh -PallSparkSuites                  # every suite on every Spark line
@@ -40,6 +42,9 @@ fi
 
 echo "== building the native bridge (release) into $CARGO_TARGET_DIR"
 (cd "$repo" && cargo build --release --locked --workspace)
+
+echo "== the venv with moto and the object-store emulators (tests/setup_env.sh)"
+"$repo/tests/setup_env.sh"
 
 echo "== JVM connector tests (Gradle: $GRADLE)"
 # -PskipCargo: the jar takes the library just built; the tests start nodes from $ARROW_CACHE_BIN.

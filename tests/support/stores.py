@@ -246,13 +246,14 @@ class SigV4S3Server:
         return boto3.client(service, endpoint_url=self.endpoint, aws_access_key_id=access_key,
                             aws_secret_access_key=secret_key, region_name=REGION)
 
-    def create_user(self, name: str) -> None:
-        """An IAM user allowed every S3 action; its keys become `access_key`/`secret_key`."""
+    def create_user(self, name: str, actions: tuple[str, ...] = ("s3:*",)) -> None:
+        """An IAM user allowed `actions` (every S3 action by default); its keys become
+        `access_key`/`secret_key`."""
         iam = self.client("bootstrap", "bootstrap", "iam")
         iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName="s3-all", PolicyDocument=json.dumps({
+        iam.put_user_policy(UserName=name, PolicyName="allowed", PolicyDocument=json.dumps({
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}],
         }))
         key = iam.create_access_key(UserName=name)["AccessKey"]
         self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]

@@ -61,6 +61,7 @@ class Warehouse:
     object_store: dict | None = None  # the node's storage.object_store section, None for local
     tables: dict[str, Table] = field(default_factory=dict)  # "ns.tbl" -> pyiceberg table
     catalog_type: str = "sql"  # the node's storage.iceberg.catalog_type
+    catalog_properties: dict = field(default_factory=dict)  # ... and its properties
 
     def node_storage_config(self) -> dict:
         storage = {
@@ -71,6 +72,8 @@ class Warehouse:
                 "warehouse": self.warehouse,
             }
         }
+        if self.catalog_properties:
+            storage["iceberg"]["properties"] = dict(self.catalog_properties)
         if self.object_store:
             storage["object_store"] = dict(self.object_store)
         return storage
@@ -104,20 +107,42 @@ def s3_warehouse(root: Path, endpoint: str, bucket: str, access_key: str, secret
     root.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{root}/catalog.db"
     wh = f"s3://{bucket}/wh"
-    catalog = SqlCatalog(
-        CATALOG_NAME,
-        uri=uri,
-        warehouse=wh,
-        **{
-            "s3.endpoint": endpoint,
-            "s3.access-key-id": access_key,
-            "s3.secret-access-key": secret_key,
-            "s3.region": region,
-            "s3.force-virtual-addressing": False,  # path-style: moto has no per-bucket hosts
-        },
-    )
+    catalog = SqlCatalog(CATALOG_NAME, uri=uri, warehouse=wh,
+                         **_s3_file_io(endpoint, access_key, secret_key, region))
     catalog.create_namespace_if_not_exists(NAMESPACE)
-    object_store = {
+    return Warehouse(catalog, uri, wh, _s3_object_store(endpoint, access_key, secret_key, region))
+
+
+def glue_warehouse(endpoint: str, bucket: str, access_key: str, secret_key: str,
+                   region: str) -> Warehouse:
+    """Tables in a Glue Data Catalog (moto's Glue API), files in S3 on the same moto server;
+    pyiceberg's GlueCatalog writes both."""
+    from pyiceberg.catalog.glue import GlueCatalog
+
+    wh = f"s3://{bucket}/glue"
+    glue = {"glue.region": region, "glue.access-key-id": access_key,
+            "glue.secret-access-key": secret_key}
+    catalog = GlueCatalog(CATALOG_NAME, warehouse=wh, **{"glue.endpoint": endpoint}, **glue,
+                          **_s3_file_io(endpoint, access_key, secret_key, region))
+    catalog.create_namespace_if_not_exists(NAMESPACE)
+    return Warehouse(catalog, endpoint, wh, _s3_object_store(endpoint, access_key, secret_key, region),
+                     catalog_type="glue", catalog_properties=glue)
+
+
+def _s3_file_io(endpoint: str, access_key: str, secret_key: str, region: str) -> dict:
+    """pyiceberg's S3 FileIO properties for moto."""
+    return {
+        "s3.endpoint": endpoint,
+        "s3.access-key-id": access_key,
+        "s3.secret-access-key": secret_key,
+        "s3.region": region,
+        "s3.force-virtual-addressing": False,  # path-style: moto has no per-bucket hosts
+    }
+
+
+def _s3_object_store(endpoint: str, access_key: str, secret_key: str, region: str) -> dict:
+    """The node's storage.object_store section for moto."""
+    return {
         "type": "s3",
         "endpoint": endpoint,
         "region": region,
@@ -126,7 +151,6 @@ def s3_warehouse(root: Path, endpoint: str, bucket: str, access_key: str, secret
         "path_style": True,
         "allow_http": True,
     }
-    return Warehouse(catalog, uri, wh, object_store)
 
 
 # --------------------------------------------------------------------------------------------

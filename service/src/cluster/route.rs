@@ -127,5 +127,6 @@ pub(crate) fn worth_retrying(e: &CacheError) -> bool {
             | CacheError::Unsupported(_)
             | CacheError::CorruptFile { .. }
             | CacheError::Config { .. }
+            | CacheError::PermissionDenied { .. }
     )
 }

@@ -40,7 +40,7 @@ impl Footer {
             .with_skip_arrow_metadata(true)
             .with_page_index_policy(PageIndexPolicy::Optional);
         let reader_metadata = ArrowReaderMetadata::load_async(reader, options).await.map_err(|e| match e {
-            parquet::errors::ParquetError::External(inner) => CacheError::unavailable(format!("reading `{path}`"), inner),
+            parquet::errors::ParquetError::External(inner) => CacheError::from_store(format!("reading `{path}`"), &*inner),
             other => CacheError::CorruptFile { path: path.to_string(), message: other.to_string() },
         })?;
         let schema = reader_metadata.schema();

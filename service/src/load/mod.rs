@@ -180,7 +180,7 @@ async fn read_column(reader: ParquetObjectReader, footer: &Footer, row_group: us
         .map_err(corrupt)?;
     let batches: Vec<_> = stream.try_collect().await.map_err(|e| match e {
         parquet::errors::ParquetError::External(inner) => {
-            CacheError::unavailable(format!("reading `{}`", footer.path), inner)
+            CacheError::from_store(format!("reading `{}`", footer.path), &*inner)
         }
         other => corrupt(other),
     })?;

@@ -31,6 +31,10 @@ final class ArrowCacheErrors {
             case "DEADLINE_EXCEEDED":
                 return new IllegalArgumentException("cannot reach the arrow-cache cluster at " + conf.cluster()
                         + " (option " + ArrowCacheReadConf.CLUSTER + "): " + msg, e);
+            case "PERMISSION_DENIED":
+                // The node reached the table's store or catalog, which refused the node's credentials.
+                return new IllegalStateException("arrow-cache cannot read " + conf.tableId()
+                        + ": the store or catalog refused the cache node's credentials (check the node's config): " + msg, e);
             case "INVALID_ARGUMENT":
             case "UNIMPLEMENTED":
                 return new IllegalArgumentException("arrow-cache refused the read of " + conf.tableId() + ": " + msg, e);

@@ -9,7 +9,10 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import io.arrowcache.scan.Json;
 
 /**
  * One {@code arrow-cache serve} process for the tests, configured like tests/support/node.py's
@@ -33,6 +36,9 @@ public final class ArrowCacheNode implements AutoCloseable {
     private final String catalogName;
     private final String warehouse;
     private String cluster = "";
+    private String objectStore = "";
+    private long ttlSeconds = 600;
+    private long pollIntervalMs = 0;
 
     public ArrowCacheNode(Path workDir, String catalogUri, String catalogName, String warehouse) throws IOException {
         this(workDir, "127.0.0.1", catalogUri, catalogName, warehouse);
@@ -65,6 +71,24 @@ public final class ArrowCacheNode implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Reads the warehouse from an object store: the {@code storage.object_store} section, as
+     * tests/support/stores.py gives it (written as JSON, which YAML reads).
+     */
+    public ArrowCacheNode objectStore(Map<String, ?> settings) throws IOException {
+        this.objectStore = "    object_store: " + Json.write(Json.MAPPER.valueToTree(settings)) + "\n";
+        writeConfig();
+        return this;
+    }
+
+    /** How fresh reads are: {@code caching.ttl_seconds} and {@code caching.poll_interval_ms} (0: no polling). */
+    public ArrowCacheNode freshness(long ttlSeconds, long pollIntervalMs) throws IOException {
+        this.ttlSeconds = ttlSeconds;
+        this.pollIntervalMs = pollIntervalMs;
+        writeConfig();
+        return this;
+    }
+
     private void writeConfig() throws IOException {
         String yaml = "cache_node:\n"
                 + "  memory:\n"
@@ -78,9 +102,11 @@ public final class ArrowCacheNode implements AutoCloseable {
                 + "      catalog_uri: \"" + catalogUri + "\"\n"
                 + "      catalog_name: \"" + catalogName + "\"\n"
                 + "      warehouse: \"" + warehouse + "\"\n"
+                + objectStore
                 + "  caching:\n"
                 + "    eviction_policy: lru\n"
-                + "    ttl_seconds: 600\n"
+                + "    ttl_seconds: " + ttlSeconds + "\n"
+                + "    poll_interval_ms: " + pollIntervalMs + "\n"
                 + "    max_partition_size: \"1GB\"\n"
                 + "  networking:\n"
                 + "    flight_port: " + flightPort + "\n"

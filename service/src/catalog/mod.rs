@@ -1,7 +1,8 @@
 //! Catalogs: where a table name becomes Iceberg metadata.
 //!
 //! [`TableRegistry`] resolves `namespace.table` through the configured catalog
-//! (iceberg-rust's SQL or REST catalog) or a static `metadata.json` location, and
+//! (iceberg-rust's SQL or REST catalog, or our read-only [`glue`] and [`hive`]
+//! clients) or a static `metadata.json` location, and
 //! keeps each table's metadata for `caching.ttl_seconds`: within that time a
 //! query sees the snapshot loaded last; after it, or after `refresh` /
 //! `invalidate`, the catalog is asked again. Cached column data never depends on
@@ -17,6 +18,9 @@ use iceberg::table::{StaticTable, Table};
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableIdent};
 use iceberg_catalog_rest::RestCatalogBuilder;
 use iceberg_catalog_sql::SqlCatalogBuilder;
+
+pub mod glue;
+pub mod hive;
 
 use crate::config::{CatalogType, IcebergConfig};
 use crate::error::{CacheError, Result};
@@ -82,11 +86,15 @@ impl TableRegistry {
                     .map_err(|e| catalog_error(format!("REST catalog `{uri}`"), e))?;
                 Some(Arc::new(catalog))
             }
-            CatalogType::Hive | CatalogType::Glue => {
-                return Err(CacheError::config(
-                    "cache_node.storage.iceberg.catalog_type",
-                    "hive and glue catalogs are not supported yet; use sql, rest, or static tables",
-                ));
+            CatalogType::Hive => {
+                let hive = hive::HiveCatalog::new(&uri, file_io.clone())
+                    .map_err(|e| CacheError::config("cache_node.storage.iceberg.catalog_uri", e))?;
+                Some(Arc::new(hive))
+            }
+            CatalogType::Glue => {
+                let glue = glue::GlueCatalog::new(config.catalog_uri.as_deref(), &props, file_io.clone())
+                    .map_err(|e| CacheError::config("cache_node.storage.iceberg.properties", e))?;
+                Some(Arc::new(glue))
             }
         };
         let registry = Self {
@@ -179,7 +187,7 @@ impl TableRegistry {
         match catalog.load_table(&ident).await {
             Ok(t) => Ok(t),
             Err(e) if matches!(e.kind(), iceberg::ErrorKind::TableNotFound | iceberg::ErrorKind::NamespaceNotFound) => {
-                Err(CacheError::not_found(format!("table `{name}` does not exist in the catalog")))
+                Err(CacheError::not_found(format!("table `{name}` does not exist in the catalog: {}", e.message())))
             }
             Err(e) => Err(catalog_error(format!("loading table `{name}`"), e)),
         }
@@ -209,6 +217,26 @@ impl TableRegistry {
         names.dedup();
         Ok(names)
     }
+}
+
+/// The table whose current metadata is the file at `location`, as our catalog clients load it.
+async fn table_at(ident: &TableIdent, location: &str, file_io: &FileIO) -> iceberg::Result<Table> {
+    let metadata = iceberg::spec::TableMetadata::read_from(file_io, location).await?;
+    Table::builder()
+        .identifier(ident.clone())
+        .metadata(metadata)
+        .metadata_location(location)
+        .file_io(file_io.clone())
+        .runtime(iceberg::Runtime::try_current()?)
+        .build()
+}
+
+/// What our read-only catalog clients answer to writes.
+fn read_only(catalog: &str) -> iceberg::Error {
+    iceberg::Error::new(
+        iceberg::ErrorKind::FeatureUnsupported,
+        format!("arrow-cache reads the {catalog} catalog only; write through Spark, Trino or pyiceberg"),
+    )
 }
 
 /// A catalog client's error, with the HTTP status and the server's own message when a REST

@@ -1,0 +1,343 @@
+//! The AWS Glue Data Catalog, read-only.
+//!
+//! Glue keeps an Iceberg table as a Glue table whose parameters say `table_type = ICEBERG` and
+//! name its current `metadata_location` (the layout pyiceberg, Spark's and Trino's Glue catalogs
+//! write). The node needs four read calls: GetDatabases, GetTables, GetTable and GetDatabase.
+//!
+//! Why not iceberg-catalog-glue: it is built on the AWS SDK (aws-config, aws-sdk-glue), whose
+//! build adds minutes to every cold CI run on two cores for those four calls. object_store,
+//! which the node already builds, has what they need: an HTTP client, the SigV4 signer and
+//! AWS's credential chain (environment, web identity, ECS and EC2 instance metadata).
+//!
+//! Properties (`cache_node.storage.iceberg.properties`), named as in pyiceberg and Iceberg Java:
+//! `glue.region` (else `AWS_REGION` / `AWS_DEFAULT_REGION`), `glue.access-key-id`,
+//! `glue.secret-access-key`, `glue.session-token` (else the credential chain), and `glue.id`,
+//! the catalog's account id (default: the caller's). `catalog_uri` overrides the endpoint
+//! `https://glue.<region>.amazonaws.com`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use iceberg::io::FileIO;
+use iceberg::table::Table;
+use iceberg::{Catalog, ErrorKind, Namespace, NamespaceIdent, TableCommit, TableCreation, TableIdent};
+use object_store::aws::{AmazonS3Builder, AwsAuthorizer, AwsCredentialProvider};
+use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
+use object_store::ClientOptions;
+use serde_json::{json, Value};
+
+use super::{read_only, table_at};
+use crate::error::AccessDenied;
+
+/// Attempts per call when Glue throttles or fails on its side.
+const ATTEMPTS: u32 = 4;
+
+/// A Glue Data Catalog, read through the Glue API.
+pub struct GlueCatalog {
+    http: HttpClient,
+    endpoint: String,
+    region: String,
+    catalog_id: Option<String>,
+    credentials: AwsCredentialProvider,
+    file_io: FileIO,
+}
+
+impl std::fmt::Debug for GlueCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlueCatalog").field("endpoint", &self.endpoint).field("region", &self.region).finish()
+    }
+}
+
+impl GlueCatalog {
+    /// A client for the catalog at `endpoint` (or AWS's, by region) with the `glue.*` properties.
+    pub fn new(endpoint: Option<&str>, props: &HashMap<String, String>, file_io: FileIO) -> Result<Self, String> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let region = props
+            .get("glue.region")
+            .cloned()
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .ok_or("no region: set the property `glue.region` or AWS_REGION")?;
+        let endpoint = match endpoint.filter(|e| !e.is_empty()) {
+            Some(e) => e.trim_end_matches('/').to_string(),
+            None => format!("https://glue.{region}.amazonaws.com"),
+        };
+        // object_store hands out AWS's credential chain only through a built S3 store; the
+        // bucket name is never used.
+        let mut builder = AmazonS3Builder::from_env().with_region(&region).with_bucket_name("glue-catalog");
+        match (props.get("glue.access-key-id"), props.get("glue.secret-access-key")) {
+            (Some(key), Some(secret)) => {
+                builder = builder.with_access_key_id(key).with_secret_access_key(secret);
+                if let Some(token) = props.get("glue.session-token") {
+                    builder = builder.with_token(token);
+                }
+            }
+            (None, None) => {}
+            _ => return Err("set both `glue.access-key-id` and `glue.secret-access-key`, or neither".into()),
+        }
+        let credentials = builder.build().map_err(|e| e.to_string())?.credentials().clone();
+        let options = ClientOptions::new()
+            .with_allow_http(true)
+            .with_timeout(Duration::from_secs(30))
+            .with_connect_timeout(Duration::from_secs(5));
+        let http = ReqwestConnector::default().connect(&options).map_err(|e| e.to_string())?;
+        Ok(Self { http, endpoint, region, catalog_id: props.get("glue.id").cloned(), credentials, file_io })
+    }
+
+    /// One signed Glue API call; throttling and server errors are retried with backoff.
+    async fn call(&self, action: &str, mut body: Value) -> iceberg::Result<Value> {
+        if let Some(id) = &self.catalog_id {
+            body["CatalogId"] = json!(id);
+        }
+        let body = Bytes::from(body.to_string());
+        let mut backoff = Duration::from_millis(100);
+        for attempt in 1..=ATTEMPTS {
+            let (status, answer) = self.send(action, body.clone()).await?;
+            if status.is_success() {
+                return serde_json::from_slice(&answer)
+                    .map_err(|e| iceberg::Error::new(ErrorKind::Unexpected, format!("Glue {action}: bad answer: {e}")));
+            }
+            let error = GlueError::parse(status, &answer);
+            if attempt == ATTEMPTS || !error.retryable() {
+                return Err(error.into_iceberg(action));
+            }
+            tracing::warn!(action, error = %error.message, "Glue call failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    async fn send(&self, action: &str, body: Bytes) -> iceberg::Result<(http::StatusCode, Bytes)> {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            iceberg::Error::new(ErrorKind::Unexpected, format!("Glue {action} at {}: {e}", self.endpoint))
+        };
+        let mut request = http::Request::post(&self.endpoint)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", format!("AWSGlue.{action}"))
+            .body(HttpRequestBody::from(body))
+            .map_err(|e| unavailable(&e))?;
+        let credential = self.credentials.get_credential().await.map_err(|e| unavailable(&e))?;
+        AwsAuthorizer::new(&credential, "glue", &self.region).authorize(&mut request, None);
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| unavailable(&crate::error::with_causes(&e)))?;
+        let status = response.status();
+        let body = response.into_body().bytes().await.map_err(|e| unavailable(&e))?;
+        Ok((status, body))
+    }
+
+    /// Every page of a paginated list call, as the values of `field`.
+    async fn list_all(&self, action: &str, body: Value, field: &str) -> iceberg::Result<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request = body.clone();
+            if let Some(t) = &token {
+                request["NextToken"] = json!(t);
+            }
+            let mut page = self.call(action, request).await?;
+            if let Value::Array(list) = page[field].take() {
+                items.extend(list);
+            }
+            token = page["NextToken"].as_str().filter(|t| !t.is_empty()).map(str::to_owned);
+            if token.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}
+
+/// Glue's answer to a failed call: `{"__type": "...#EntityNotFoundException", "message": "..."}`.
+struct GlueError {
+    status: http::StatusCode,
+    kind: String,
+    message: String,
+}
+
+impl GlueError {
+    fn parse(status: http::StatusCode, body: &[u8]) -> Self {
+        if let Ok(json) = serde_json::from_slice::<Value>(body) {
+            let kind = json["__type"].as_str().unwrap_or_default();
+            let kind = kind.rsplit('#').next().unwrap_or(kind).to_string();
+            let message = json["message"].as_str().or(json["Message"].as_str()).unwrap_or_default().to_string();
+            return Self { status, kind, message };
+        }
+        // Gateways in front of the API (and moto's auth check) answer in AWS's XML error form.
+        let text = String::from_utf8_lossy(body);
+        let element = |tag: &str| {
+            let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
+            let end = text[start..].find(&format!("</{tag}>"))? + start;
+            Some(text[start..end].to_string())
+        };
+        let message = element("Message").unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "));
+        let message = message.chars().take(500).collect();
+        Self { status, kind: element("Code").unwrap_or_default(), message }
+    }
+
+    fn retryable(&self) -> bool {
+        self.status.is_server_error() || self.kind.contains("Throttling") || self.kind == "TooManyRequestsException"
+    }
+
+    fn into_iceberg(self, action: &str) -> iceberg::Error {
+        let text = format!("Glue {action}: {} ({}, HTTP {})", self.message, self.kind, self.status.as_u16());
+        match self.kind.as_str() {
+            "EntityNotFoundException" => iceberg::Error::new(ErrorKind::TableNotFound, text),
+            "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException"
+            | "IncompleteSignatureException" | "ExpiredTokenException" | "MissingAuthenticationTokenException"
+            | "SignatureDoesNotMatch" | "InvalidClientTokenId" => {
+                iceberg::Error::new(ErrorKind::Unexpected, text.clone()).with_source(AccessDenied(text))
+            }
+            _ if self.status == http::StatusCode::FORBIDDEN => {
+                iceberg::Error::new(ErrorKind::Unexpected, text.clone()).with_source(AccessDenied(text))
+            }
+            "InvalidInputException" => iceberg::Error::new(ErrorKind::DataInvalid, text),
+            _ => iceberg::Error::new(ErrorKind::Unexpected, text),
+        }
+    }
+}
+
+/// Glue databases are one level deep.
+fn database(namespace: &NamespaceIdent) -> iceberg::Result<&str> {
+    match namespace.as_ref().as_slice() {
+        [name] => Ok(name),
+        _ => Err(iceberg::Error::new(
+            ErrorKind::NamespaceNotFound,
+            format!("Glue has no nested databases: `{}`", namespace.join(".")),
+        )),
+    }
+}
+
+fn is_iceberg(table: &Value) -> bool {
+    table["Parameters"]["table_type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("iceberg"))
+}
+
+#[async_trait]
+impl Catalog for GlueCatalog {
+    async fn list_namespaces(&self, parent: Option<&NamespaceIdent>) -> iceberg::Result<Vec<NamespaceIdent>> {
+        if parent.is_some() {
+            return Ok(vec![]);
+        }
+        let databases = self.list_all("GetDatabases", json!({}), "DatabaseList").await?;
+        databases
+            .iter()
+            .filter_map(|d| d["Name"].as_str())
+            .map(|name| NamespaceIdent::new(name.to_string()))
+            .map(Ok)
+            .collect()
+    }
+
+    async fn get_namespace(&self, namespace: &NamespaceIdent) -> iceberg::Result<Namespace> {
+        let answer = self.call("GetDatabase", json!({ "Name": database(namespace)? })).await.map_err(|e| {
+            match e.kind() {
+                ErrorKind::TableNotFound => iceberg::Error::new(ErrorKind::NamespaceNotFound, e.message().to_string()),
+                _ => e,
+            }
+        })?;
+        let props = answer["Database"]["Parameters"]
+            .as_object()
+            .map(|p| p.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default();
+        Ok(Namespace::with_properties(namespace.clone(), props))
+    }
+
+    async fn namespace_exists(&self, namespace: &NamespaceIdent) -> iceberg::Result<bool> {
+        match self.get_namespace(namespace).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NamespaceNotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_tables(&self, namespace: &NamespaceIdent) -> iceberg::Result<Vec<TableIdent>> {
+        let body = json!({ "DatabaseName": database(namespace)? });
+        let tables = self.list_all("GetTables", body, "TableList").await?;
+        Ok(tables
+            .iter()
+            .filter(|t| is_iceberg(t))
+            .filter_map(|t| t["Name"].as_str())
+            .map(|name| TableIdent::new(namespace.clone(), name.to_string()))
+            .collect())
+    }
+
+    async fn load_table(&self, ident: &TableIdent) -> iceberg::Result<Table> {
+        let name = format!("{}.{}", ident.namespace().join("."), ident.name());
+        let body = json!({ "DatabaseName": database(ident.namespace())?, "Name": ident.name() });
+        let answer = self.call("GetTable", body).await?;
+        let table = &answer["Table"];
+        let location = table["Parameters"]["metadata_location"].as_str();
+        let Some(location) = location.filter(|_| is_iceberg(table)) else {
+            return Err(iceberg::Error::new(
+                ErrorKind::TableNotFound,
+                format!("Glue table `{name}` is not an Iceberg table (no table_type=ICEBERG and metadata_location)"),
+            ));
+        };
+        table_at(ident, location, &self.file_io).await
+    }
+
+    async fn table_exists(&self, ident: &TableIdent) -> iceberg::Result<bool> {
+        match self.load_table(ident).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::TableNotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> iceberg::Result<Namespace> {
+        Err(read_only("Glue"))
+    }
+    async fn update_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> iceberg::Result<()> {
+        Err(read_only("Glue"))
+    }
+    async fn drop_namespace(&self, _: &NamespaceIdent) -> iceberg::Result<()> {
+        Err(read_only("Glue"))
+    }
+    async fn create_table(&self, _: &NamespaceIdent, _: TableCreation) -> iceberg::Result<Table> {
+        Err(read_only("Glue"))
+    }
+    async fn drop_table(&self, _: &TableIdent) -> iceberg::Result<()> {
+        Err(read_only("Glue"))
+    }
+    async fn purge_table(&self, _: &TableIdent) -> iceberg::Result<()> {
+        Err(read_only("Glue"))
+    }
+    async fn rename_table(&self, _: &TableIdent, _: &TableIdent) -> iceberg::Result<()> {
+        Err(read_only("Glue"))
+    }
+    async fn register_table(&self, _: &TableIdent, _: String) -> iceberg::Result<Table> {
+        Err(read_only("Glue"))
+    }
+    async fn update_table(&self, _: TableCommit) -> iceberg::Result<Table> {
+        Err(read_only("Glue"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glue_errors_map_to_kinds() {
+        let not_found = br#"{"__type":"EntityNotFoundException","message":"Table t not found"}"#;
+        let err = GlueError::parse(http::StatusCode::BAD_REQUEST, not_found).into_iceberg("GetTable");
+        assert_eq!(err.kind(), ErrorKind::TableNotFound);
+        assert!(err.message().contains("Table t not found"), "{err}");
+
+        let denied = br#"{"__type":"com.amazon.coral.service#UnrecognizedClientException","Message":"bad key"}"#;
+        let err = GlueError::parse(http::StatusCode::BAD_REQUEST, denied).into_iceberg("GetTable");
+        let cache = crate::error::CacheError::from_iceberg("loading", err);
+        assert!(matches!(cache, crate::error::CacheError::PermissionDenied { .. }), "{cache}");
+
+        let xml = br#"<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error></Errors></ErrorResponse>"#;
+        let err = GlueError::parse(http::StatusCode::FORBIDDEN, xml);
+        assert_eq!((err.kind.as_str(), err.message.as_str()), ("SignatureDoesNotMatch", "bad signature"));
+
+        let throttled = GlueError::parse(http::StatusCode::BAD_REQUEST, br#"{"__type":"ThrottlingException"}"#);
+        assert!(throttled.retryable());
+        assert!(!GlueError::parse(http::StatusCode::BAD_REQUEST, not_found).retryable());
+    }
+}
