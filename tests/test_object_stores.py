@@ -12,6 +12,8 @@ backoff under throttling, server errors and timeouts injected by a proxy in fron
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -20,6 +22,7 @@ import pytest
 from support import stores as S
 from support import tables as T
 from support.cases import filter_cases
+from support.changes import BASE, Writer, assert_reported_read, new_table
 from support.compare import assert_same_rows
 from support.expr import expected_scan
 from support.faults import FaultProxy
@@ -147,6 +150,49 @@ def test_every_snapshot_through_schema_evolution(store):
     second = table.snapshots()[1]
     _, got = node.scan({"table": T.EVOLUTION, "as_of_timestamp_ms": second.timestamp_ms})
     assert_same_rows(got, T.oracle(table, snapshot_id=second.snapshot_id))
+
+
+def test_commits_while_reading(store, tmp_path):
+    """A writer commits appends, deletes, an overwrite, schema changes and a partition spec
+    change into the store while a reader queries through a node that polls the catalog: every
+    read equals pyiceberg's read of the snapshot and schema it reports, and the last commit is
+    served within a poll interval."""
+    _, wh = store
+    node = Node(tmp_path / "node", storage=wh.node_storage_config(),
+                caching={"poll_interval_ms": 200}).start()
+    table, name = new_table(wh, BASE)
+    writer = Writer(wh, name)
+    ops = ["append", "append", "delete", "add_column", "partition", "append", "overwrite",
+           "rename", "promote", "drop", "append"]
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write():
+        try:
+            for op in ops:
+                writer.commit(op, cut=150)
+        except BaseException as e:  # noqa: BLE001 - reported by the reader's thread
+            errors.append(e)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    seen = set()
+    try:
+        while not done.is_set():
+            seen.add(assert_reported_read(node, wh, name)["snapshot_id"])
+    finally:
+        thread.join()
+    assert not errors, errors
+    last = wh.table(name).current_snapshot().snapshot_id
+    deadline = time.monotonic() + 10
+    while assert_reported_read(node, wh, name)["snapshot_id"] != last:
+        assert time.monotonic() < deadline, "the last commit was not served within 10 s"
+        time.sleep(0.1)
+    assert len(seen) >= 2, f"the reader saw only snapshots {seen}"
+    node.assert_alive()
+    node.stop()
 
 
 def test_sql_aggregate(store):

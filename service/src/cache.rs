@@ -295,10 +295,10 @@ where
         true
     }
 
-    /// Drops every entry whose owner matches; returns how many bytes were freed.
-    pub fn remove_where(&self, mut pred: impl FnMut(&Owner) -> bool) -> u64 {
+    /// Drops every entry whose key and owner match; returns how many bytes were freed.
+    pub fn remove_where(&self, mut pred: impl FnMut(&K, &Owner) -> bool) -> u64 {
         let mut st = self.lock();
-        let victims: Vec<K> = st.entries.iter().filter(|(_, e)| pred(&e.owner)).map(|(k, _)| k.clone()).collect();
+        let victims: Vec<K> = st.entries.iter().filter(|(k, e)| pred(k, &e.owner)).map(|(k, _)| k.clone()).collect();
         let before = st.stats.used_bytes;
         for k in victims {
             self.remove_locked(&mut st, &k);
@@ -413,7 +413,7 @@ mod tests {
         c.insert(1, Owner::new("a.t", "p=1"), Blob(10));
         c.insert(2, Owner::new("a.t", "p=2"), Blob(10));
         c.insert(3, Owner::new("b.t", ""), Blob(10));
-        assert_eq!(c.remove_where(|o| &*o.table == "a.t" && &*o.partition == "p=1"), 10);
+        assert_eq!(c.remove_where(|_, o| &*o.table == "a.t" && &*o.partition == "p=1"), 10);
         assert!(c.peek(&1).is_none() && c.peek(&2).is_some() && c.peek(&3).is_some());
         let usage = c.usage_where(|o| &*o.table == "a.t");
         assert_eq!(usage.iter().map(|(_, u)| u.bytes).sum::<u64>(), 10);

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use arrow_flight::flight_service_server::FlightServiceServer;
 use tokio::net::TcpListener;
 
-use crate::catalog::TableRegistry;
+use crate::catalog::{SnapshotChange, TableRegistry};
 use crate::cluster::control::ControlService;
 use crate::cluster::proto::control_plane_server::ControlPlaneServer;
 use crate::cluster::{Cluster, MemberInfo, proto};
 use crate::config::Config;
 use crate::error::{CacheError, Result};
 use crate::load::Loader;
-use crate::plan::Planner;
+use crate::plan::{Planner, SnapshotSelector};
 use crate::read::SplitReader;
 use crate::serve::flight::FlightFront;
 use crate::storage::ObjectStores;
@@ -116,8 +116,12 @@ impl Node {
         let node = self.clone();
         let mut changes = self.registry.changes();
         tokio::spawn(async move {
-            while let Ok((table, snapshot_id)) = changes.recv().await {
+            while let Some(change) = next_change(&mut changes).await {
                 let Some(cluster) = node.cluster() else { continue };
+                if change.from_peer {
+                    continue;
+                }
+                let (table, snapshot_id) = (change.table, change.snapshot_id);
                 for member in cluster.others() {
                     let Ok(mut client) = cluster.peers.control(&member.control) else { continue };
                     let notice = proto::SnapshotNotice { table: table.clone(), snapshot_id, from_node: node.node_id.clone() };
@@ -127,6 +131,34 @@ impl Node {
                             tracing::debug!(peer = %member.node_id, "snapshot notice not delivered: {}", e.message());
                         }
                     });
+                }
+            }
+        });
+    }
+
+    /// Drops cached files each table's new current snapshot no longer references
+    /// (see [`Loader::drop_unreferenced`]).
+    fn drop_unreferenced_files(self: &Arc<Self>) {
+        let node = self.clone();
+        let mut changes = self.registry.changes();
+        tokio::spawn(async move {
+            while let Some(change) = next_change(&mut changes).await {
+                let planned = async {
+                    let resolved = node.planner.resolve(&change.table, SnapshotSelector::Current).await?;
+                    node.planner.plan(&resolved, &[]).await
+                };
+                match planned.await {
+                    Ok(parts) => {
+                        let referenced = parts
+                            .iter()
+                            .flat_map(|p| std::iter::once(p.path.as_str()).chain(p.deletes.iter().map(|d| d.path.as_str())))
+                            .collect();
+                        let freed = node.loader.drop_unreferenced(&change.table, &referenced);
+                        if freed > 0 {
+                            tracing::info!(table = %change.table, snapshot = change.snapshot_id, freed, "dropped unreferenced files");
+                        }
+                    }
+                    Err(e) => tracing::warn!(table = %change.table, "cannot list the new snapshot's files: {e}"),
                 }
             }
         });
@@ -160,6 +192,7 @@ impl Node {
             let cluster = Cluster::join(&self.config, self.member()).await?;
             let _ = self.cluster.set(cluster);
             self.announce_snapshots();
+            self.drop_unreferenced_files();
             self.poll_catalog();
             tracing::info!(node_id = %self.node_id, flight = %self.location, control = %self.control, http_port = net.http_port, "serving");
             Ok::<_, CacheError>(())
@@ -222,4 +255,17 @@ async fn bind(host: &str, port: u16, key: &str) -> Result<TcpListener> {
 
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
+}
+
+/// The next snapshot change; `None` once the registry is gone. Changes missed
+/// because this listener fell behind are skipped: each table's next change
+/// catches up.
+async fn next_change(changes: &mut tokio::sync::broadcast::Receiver<SnapshotChange>) -> Option<SnapshotChange> {
+    loop {
+        match changes.recv().await {
+            Ok(change) => return Some(change),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        }
+    }
 }

@@ -10,10 +10,11 @@ import itertools
 import json
 
 import pyarrow as pa
-from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.expressions import AlwaysTrue, GreaterThanOrEqual, LessThan
 from pyiceberg.io.pyarrow import ArrowScan, schema_to_pyarrow
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
+from pyiceberg.transforms import BucketTransform
 from pyiceberg.types import DecimalType, FloatType, IntegerType, LongType, NestedField, StringType
 
 from . import tables as T
@@ -82,3 +83,48 @@ def assert_reported_read(node: Node, wh: T.Warehouse, name: str, request: dict |
     return meta
 
 
+
+
+# The commits a writer makes, by name (see Writer.commit).
+OPS = ["append", "delete", "overwrite", "add_column", "rename", "promote", "drop", "partition"]
+
+
+class Writer:
+    """Commits named changes to one table, as a writer would: appends of new ids, deletes and
+    overwrites of the ids below or above `cut`, schema changes (add, rename, int->long, drop) and
+    a partition spec change (bucket on id). Each reads the table fresh from the catalog."""
+
+    def __init__(self, wh: T.Warehouse, name: str):
+        self.wh, self.name = wh, name
+        self.next_id = 0
+        self._extra = itertools.count()
+
+    def commit(self, op: str, cut: int = 100) -> None:
+        t = self.wh.table(self.name)
+        names = [f.name for f in t.schema().fields if f.name != "id"]
+        if op == "append":
+            t.append(rows_for(t, range(self.next_id, self.next_id + 120)))
+            self.next_id += 120
+        elif op == "delete":
+            t.delete(LessThan("id", cut))
+        elif op == "overwrite":
+            t.overwrite(rows_for(t, range(self.next_id, self.next_id + 60)),
+                        overwrite_filter=GreaterThanOrEqual("id", cut))
+            self.next_id += 60
+        elif op == "add_column":
+            with t.update_schema() as u:
+                u.add_column(f"c{next(self._extra)}", LongType())
+        elif op == "rename" and names:
+            with t.update_schema() as u:
+                u.rename_column(names[0], f"r{next(self._extra)}")
+        elif op == "promote":
+            ints = [f.name for f in t.schema().fields if isinstance(f.field_type, IntegerType)]
+            if ints:
+                with t.update_schema() as u:
+                    u.update_column(ints[0], field_type=LongType())
+        elif op == "drop" and len(names) > 1:
+            with t.update_schema() as u:
+                u.delete_column(names[-1])
+        elif op == "partition" and not t.spec().fields:
+            with t.update_spec() as u:
+                u.add_field("id", BucketTransform(4), "id_bucket")

@@ -34,9 +34,19 @@ pub struct TableRegistry {
     file_io: FileIO,
     ttl: Duration,
     loaded: RwLock<HashMap<String, (Table, Instant)>>,
-    /// `(table, snapshot id)` each time a reload finds a new current snapshot,
-    /// so the cluster can tell the other nodes.
-    changes: tokio::sync::broadcast::Sender<(String, i64)>,
+    /// Each new current snapshot a reload finds: the cluster tells the other
+    /// nodes, and the node drops files the table no longer references.
+    changes: tokio::sync::broadcast::Sender<SnapshotChange>,
+}
+
+/// A table's current snapshot changed on this node.
+#[derive(Debug, Clone)]
+pub struct SnapshotChange {
+    pub table: String,
+    pub snapshot_id: i64,
+    /// Adopted from another node's notice (see [`TableRegistry::adopt`]), which
+    /// need not be announced again.
+    pub from_peer: bool,
 }
 
 impl std::fmt::Debug for TableRegistry {
@@ -133,14 +143,14 @@ impl TableRegistry {
         if let (Some((old, _)), Some(now)) = (before, now) {
             if old.metadata().current_snapshot_id() != Some(now) {
                 tracing::info!(table = name, snapshot = now, "new snapshot");
-                let _ = self.changes.send((name.to_string(), now));
+                let _ = self.changes.send(SnapshotChange { table: name.to_string(), snapshot_id: now, from_peer: false });
             }
         }
         Ok(table)
     }
 
     /// Another node saw snapshot `snapshot_id` of `name`: reload unless this
-    /// node already has it. Does not announce the change again.
+    /// node already has it. The change is marked `from_peer`, so it is not announced again.
     pub async fn adopt(&self, name: &str, snapshot_id: i64) -> Result<()> {
         let current = self.loaded.read().expect("registry poisoned").get(name).map(|(t, _)| t.metadata().current_snapshot_id());
         match current {
@@ -149,14 +159,18 @@ impl TableRegistry {
             Some(Some(id)) if id == snapshot_id => Ok(()),
             Some(_) => {
                 let table = self.load(name).await?;
+                let now = table.metadata().current_snapshot_id();
                 self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table, Instant::now()));
+                if let Some(now) = now {
+                    let _ = self.changes.send(SnapshotChange { table: name.to_string(), snapshot_id: now, from_peer: true });
+                }
                 Ok(())
             }
         }
     }
 
-    /// New snapshots this node's reloads find (see [`TableRegistry::adopt`]).
-    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<(String, i64)> {
+    /// New current snapshots this node's reloads find.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<SnapshotChange> {
         self.changes.subscribe()
     }
 

@@ -12,6 +12,7 @@
 mod deletes;
 mod footer;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, new_null_array};
@@ -90,6 +91,16 @@ impl Loader {
 
     fn reader(&self, file: &FileRef<'_>) -> Result<ParquetObjectReader> {
         reader(&self.stores, file.path, file.size)
+    }
+
+    /// Drops what is cached of `table`'s data and delete files that are not in `referenced`
+    /// (the files of its current snapshot); returns the bytes freed. Files a rewrite, an
+    /// overwrite or a delete left behind then stop holding memory at once, rather than when
+    /// eviction reaches them; a time-travel read that still needs them loads them again.
+    pub fn drop_unreferenced(&self, table: &str, referenced: &HashSet<&str>) -> u64 {
+        let unreferenced = |path: &str, owner: &Owner| *owner.table == *table && !referenced.contains(path);
+        self.columns.remove_where(|k, o| unreferenced(&k.file, o))
+            + self.index.remove_where(|k, o| unreferenced(indexed_file(k), o))
     }
 
     /// The file's Parquet footer, decoded once and cached in the index pool.
@@ -215,4 +226,9 @@ pub fn deletes_kind(equality_ids: Option<Vec<i32>>) -> deletes::DeleteKind {
         Some(ids) => deletes::DeleteKind::Equality(ids),
         None => deletes::DeleteKind::Position,
     }
+}
+
+/// The file an index-pool key is about: keys are `footer:<path>` and `deletes:<path>`.
+fn indexed_file(key: &str) -> &str {
+    key.split_once(':').map_or(key, |(_, path)| path)
 }

@@ -89,7 +89,7 @@ impl Node {
         let matches = |o: &Owner| {
             *o.table == *action.table && action.partition.as_deref().is_none_or(|p| partition_matches(&o.partition, p))
         };
-        let freed = self.loader.columns.remove_where(matches) + self.loader.index.remove_where(matches);
+        let freed = self.loader.columns.remove_where(|_, o| matches(o)) + self.loader.index.remove_where(|_, o| matches(o));
         self.loader.columns.clear_usage_where(matches);
         self.registry.forget(&action.table);
         tracing::info!(table = %action.table, partition = ?action.partition, freed, "invalidated");
