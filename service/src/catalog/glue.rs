@@ -20,28 +20,25 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use iceberg::io::FileIO;
-use iceberg::table::Table;
-use iceberg::{Catalog, ErrorKind, Namespace, NamespaceIdent, TableCommit, TableCreation, TableIdent};
+use iceberg::ErrorKind;
 use object_store::aws::{AmazonS3Builder, AwsAuthorizer, AwsCredentialProvider};
 use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
 use object_store::ClientOptions;
 use serde_json::{json, Value};
 
-use super::{read_only, table_at};
+use super::read_only::{iceberg_metadata_location, not_iceberg, MetastoreReader};
 use crate::error::AccessDenied;
 
 /// Attempts per call when Glue throttles or fails on its side.
 const ATTEMPTS: u32 = 4;
 
-/// A Glue Data Catalog, read through the Glue API.
+/// A Glue Data Catalog, read through the Glue API (a [`MetastoreReader`]).
 pub struct GlueCatalog {
     http: HttpClient,
     endpoint: String,
     region: String,
     catalog_id: Option<String>,
     credentials: AwsCredentialProvider,
-    file_io: FileIO,
 }
 
 impl std::fmt::Debug for GlueCatalog {
@@ -52,7 +49,7 @@ impl std::fmt::Debug for GlueCatalog {
 
 impl GlueCatalog {
     /// A client for the catalog at `endpoint` (or AWS's, by region) with the `glue.*` properties.
-    pub fn new(endpoint: Option<&str>, props: &HashMap<String, String>, file_io: FileIO) -> Result<Self, String> {
+    pub fn new(endpoint: Option<&str>, props: &HashMap<String, String>) -> Result<Self, String> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let region = props
             .get("glue.region")
@@ -83,7 +80,7 @@ impl GlueCatalog {
             .with_timeout(Duration::from_secs(30))
             .with_connect_timeout(Duration::from_secs(5));
         let http = ReqwestConnector::default().connect(&options).map_err(|e| e.to_string())?;
-        Ok(Self { http, endpoint, region, catalog_id: props.get("glue.id").cloned(), credentials, file_io })
+        Ok(Self { http, endpoint, region, catalog_id: props.get("glue.id").cloned(), credentials })
     }
 
     /// One signed Glue API call; throttling and server errors are retried with backoff.
@@ -201,119 +198,43 @@ impl GlueError {
     }
 }
 
-/// Glue databases are one level deep.
-fn database(namespace: &NamespaceIdent) -> iceberg::Result<&str> {
-    match namespace.as_ref().as_slice() {
-        [name] => Ok(name),
-        _ => Err(iceberg::Error::new(
-            ErrorKind::NamespaceNotFound,
-            format!("Glue has no nested databases: `{}`", namespace.join(".")),
-        )),
-    }
-}
-
-fn is_iceberg(table: &Value) -> bool {
-    table["Parameters"]["table_type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("iceberg"))
-}
-
 #[async_trait]
-impl Catalog for GlueCatalog {
-    async fn list_namespaces(&self, parent: Option<&NamespaceIdent>) -> iceberg::Result<Vec<NamespaceIdent>> {
-        if parent.is_some() {
-            return Ok(vec![]);
-        }
+impl MetastoreReader for GlueCatalog {
+    const NAME: &'static str = "Glue";
+
+    async fn databases(&self) -> iceberg::Result<Vec<String>> {
         let databases = self.list_all("GetDatabases", json!({}), "DatabaseList").await?;
-        databases
-            .iter()
-            .filter_map(|d| d["Name"].as_str())
-            .map(|name| NamespaceIdent::new(name.to_string()))
-            .map(Ok)
-            .collect()
+        Ok(databases.iter().filter_map(|d| Some(d["Name"].as_str()?.to_string())).collect())
     }
 
-    async fn get_namespace(&self, namespace: &NamespaceIdent) -> iceberg::Result<Namespace> {
-        let answer = self.call("GetDatabase", json!({ "Name": database(namespace)? })).await.map_err(|e| {
-            match e.kind() {
-                ErrorKind::TableNotFound => iceberg::Error::new(ErrorKind::NamespaceNotFound, e.message().to_string()),
-                _ => e,
-            }
+    async fn database_properties(&self, database: &str) -> iceberg::Result<HashMap<String, String>> {
+        let answer = self.call("GetDatabase", json!({ "Name": database })).await.map_err(|e| match e.kind() {
+            ErrorKind::TableNotFound => iceberg::Error::new(ErrorKind::NamespaceNotFound, e.message().to_string()),
+            _ => e,
         })?;
-        let props = answer["Database"]["Parameters"]
-            .as_object()
-            .map(|p| p.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-            .unwrap_or_default();
-        Ok(Namespace::with_properties(namespace.clone(), props))
+        Ok(string_map(&answer["Database"]["Parameters"]))
     }
 
-    async fn namespace_exists(&self, namespace: &NamespaceIdent) -> iceberg::Result<bool> {
-        match self.get_namespace(namespace).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NamespaceNotFound => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn list_tables(&self, namespace: &NamespaceIdent) -> iceberg::Result<Vec<TableIdent>> {
-        let body = json!({ "DatabaseName": database(namespace)? });
-        let tables = self.list_all("GetTables", body, "TableList").await?;
+    async fn iceberg_tables(&self, database: &str) -> iceberg::Result<Vec<String>> {
+        let tables = self.list_all("GetTables", json!({ "DatabaseName": database }), "TableList").await?;
         Ok(tables
             .iter()
-            .filter(|t| is_iceberg(t))
-            .filter_map(|t| t["Name"].as_str())
-            .map(|name| TableIdent::new(namespace.clone(), name.to_string()))
+            .filter(|t| iceberg_metadata_location(&string_map(&t["Parameters"])).is_some())
+            .filter_map(|t| Some(t["Name"].as_str()?.to_string()))
             .collect())
     }
 
-    async fn load_table(&self, ident: &TableIdent) -> iceberg::Result<Table> {
-        let name = format!("{}.{}", ident.namespace().join("."), ident.name());
-        let body = json!({ "DatabaseName": database(ident.namespace())?, "Name": ident.name() });
-        let answer = self.call("GetTable", body).await?;
-        let table = &answer["Table"];
-        let location = table["Parameters"]["metadata_location"].as_str();
-        let Some(location) = location.filter(|_| is_iceberg(table)) else {
-            return Err(iceberg::Error::new(
-                ErrorKind::TableNotFound,
-                format!("Glue table `{name}` is not an Iceberg table (no table_type=ICEBERG and metadata_location)"),
-            ));
-        };
-        table_at(ident, location, &self.file_io).await
+    async fn metadata_location(&self, database: &str, table: &str) -> iceberg::Result<String> {
+        let answer = self.call("GetTable", json!({ "DatabaseName": database, "Name": table })).await?;
+        let params = string_map(&answer["Table"]["Parameters"]);
+        iceberg_metadata_location(&params).map(str::to_owned).ok_or_else(|| not_iceberg(Self::NAME, database, table))
     }
+}
 
-    async fn table_exists(&self, ident: &TableIdent) -> iceberg::Result<bool> {
-        match self.load_table(ident).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::TableNotFound => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn create_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> iceberg::Result<Namespace> {
-        Err(read_only("Glue"))
-    }
-    async fn update_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> iceberg::Result<()> {
-        Err(read_only("Glue"))
-    }
-    async fn drop_namespace(&self, _: &NamespaceIdent) -> iceberg::Result<()> {
-        Err(read_only("Glue"))
-    }
-    async fn create_table(&self, _: &NamespaceIdent, _: TableCreation) -> iceberg::Result<Table> {
-        Err(read_only("Glue"))
-    }
-    async fn drop_table(&self, _: &TableIdent) -> iceberg::Result<()> {
-        Err(read_only("Glue"))
-    }
-    async fn purge_table(&self, _: &TableIdent) -> iceberg::Result<()> {
-        Err(read_only("Glue"))
-    }
-    async fn rename_table(&self, _: &TableIdent, _: &TableIdent) -> iceberg::Result<()> {
-        Err(read_only("Glue"))
-    }
-    async fn register_table(&self, _: &TableIdent, _: String) -> iceberg::Result<Table> {
-        Err(read_only("Glue"))
-    }
-    async fn update_table(&self, _: TableCommit) -> iceberg::Result<Table> {
-        Err(read_only("Glue"))
-    }
+/// A JSON object's string values.
+fn string_map(value: &Value) -> HashMap<String, String> {
+    let Some(object) = value.as_object() else { return HashMap::new() };
+    object.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()
 }
 
 #[cfg(test)]

@@ -19,25 +19,22 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use iceberg::io::FileIO;
-use iceberg::table::Table;
-use iceberg::{Catalog, ErrorKind, Namespace, NamespaceIdent, TableCommit, TableCreation, TableIdent};
+use iceberg::ErrorKind;
 use thrift::protocol::{
     TBinaryInputProtocol, TBinaryOutputProtocol, TFieldIdentifier, TInputProtocol, TMessageIdentifier,
     TMessageType, TOutputProtocol, TStructIdentifier, TType,
 };
 
-use super::{read_only, table_at};
+use super::read_only::{iceberg_metadata_location, not_iceberg, MetastoreReader};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A Hive metastore, read through its Thrift API.
+/// A Hive metastore, read through its Thrift API (a [`MetastoreReader`]).
 #[derive(Debug)]
 pub struct HiveCatalog {
     /// `host:port` of each metastore, in the order they are tried.
     metastores: Vec<String>,
-    file_io: FileIO,
 }
 
 /// A `ThriftHiveMetastore` method, with where its result declares `NoSuchObjectException`.
@@ -65,7 +62,7 @@ enum Reply<T> {
 
 impl HiveCatalog {
     /// A client for the metastores in `uri` (`thrift://host:port`, comma-separated).
-    pub fn new(uri: &str, file_io: FileIO) -> Result<Self, String> {
+    pub fn new(uri: &str) -> Result<Self, String> {
         let metastores = uri
             .split(',')
             .map(|u| {
@@ -79,7 +76,7 @@ impl HiveCatalog {
                 }
             })
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(Self { metastores, file_io })
+        Ok(Self { metastores })
     }
 
     /// Calls `method(args...)` on the first metastore that answers; `success` reads the result.
@@ -106,15 +103,6 @@ impl HiveCatalog {
         })
         .await
         .map_err(|e| iceberg::Error::new(ErrorKind::Unexpected, format!("Hive metastore call {}: {e}", method.name)))?
-    }
-
-    async fn table_parameters(&self, ident: &TableIdent) -> iceberg::Result<HashMap<String, String>> {
-        let args = vec![database(ident.namespace())?.to_string(), ident.name().to_string()];
-        match self.call(GET_TABLE, args, read_table_parameters).await? {
-            Reply::Ok(params) => Ok(params),
-            Reply::NoSuchObject(message) => Err(iceberg::Error::new(ErrorKind::TableNotFound, message)),
-            Reply::Failed(message) => Err(failed("get_table", message)),
-        }
     }
 }
 
@@ -264,65 +252,36 @@ fn read_parameters_field(p: &mut dyn TInputProtocol, field_id: i16) -> thrift::R
     Ok(params)
 }
 
-/// Hive databases are one level deep.
-fn database(namespace: &NamespaceIdent) -> iceberg::Result<&str> {
-    match namespace.as_ref().as_slice() {
-        [name] => Ok(name),
-        _ => Err(iceberg::Error::new(
-            ErrorKind::NamespaceNotFound,
-            format!("Hive has no nested databases: `{}`", namespace.join(".")),
-        )),
-    }
-}
-
-fn iceberg_location(params: &HashMap<String, String>) -> Option<&str> {
-    let iceberg = params.get("table_type").is_some_and(|t| t.eq_ignore_ascii_case("iceberg"));
-    params.get("metadata_location").map(String::as_str).filter(|_| iceberg)
-}
-
 #[async_trait]
-impl Catalog for HiveCatalog {
-    async fn list_namespaces(&self, parent: Option<&NamespaceIdent>) -> iceberg::Result<Vec<NamespaceIdent>> {
-        if parent.is_some() {
-            return Ok(vec![]);
-        }
+impl MetastoreReader for HiveCatalog {
+    const NAME: &'static str = "Hive";
+
+    async fn databases(&self) -> iceberg::Result<Vec<String>> {
         match self.call(GET_ALL_DATABASES, vec![], read_string_list).await? {
-            Reply::Ok(names) => Ok(names.into_iter().map(NamespaceIdent::new).collect()),
+            Reply::Ok(names) => Ok(names),
             Reply::NoSuchObject(m) | Reply::Failed(m) => Err(failed("get_all_databases", m)),
         }
     }
 
-    async fn get_namespace(&self, namespace: &NamespaceIdent) -> iceberg::Result<Namespace> {
-        let args = vec![database(namespace)?.to_string()];
-        match self.call(GET_DATABASE, args, read_database_parameters).await? {
-            Reply::Ok(props) => Ok(Namespace::with_properties(namespace.clone(), props)),
+    async fn database_properties(&self, database: &str) -> iceberg::Result<HashMap<String, String>> {
+        match self.call(GET_DATABASE, vec![database.to_string()], read_database_parameters).await? {
+            Reply::Ok(props) => Ok(props),
             Reply::NoSuchObject(m) => Err(iceberg::Error::new(ErrorKind::NamespaceNotFound, m)),
             Reply::Failed(m) => Err(failed("get_database", m)),
         }
     }
 
-    async fn namespace_exists(&self, namespace: &NamespaceIdent) -> iceberg::Result<bool> {
-        match self.get_namespace(namespace).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NamespaceNotFound => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The database's Iceberg tables; its other Hive tables are left out.
-    async fn list_tables(&self, namespace: &NamespaceIdent) -> iceberg::Result<Vec<TableIdent>> {
-        let names = match self.call(GET_ALL_TABLES, vec![database(namespace)?.to_string()], read_string_list).await? {
+    async fn iceberg_tables(&self, database: &str) -> iceberg::Result<Vec<String>> {
+        let names = match self.call(GET_ALL_TABLES, vec![database.to_string()], read_string_list).await? {
             Reply::Ok(names) => names,
             Reply::NoSuchObject(m) => return Err(iceberg::Error::new(ErrorKind::NamespaceNotFound, m)),
             Reply::Failed(m) => return Err(failed("get_all_tables", m)),
         };
         let mut tables = Vec::new();
         for name in names {
-            let ident = TableIdent::new(namespace.clone(), name);
-            match self.table_parameters(&ident).await {
-                Ok(params) if iceberg_location(&params).is_some() => tables.push(ident),
-                Ok(_) => {}
-                // Dropped between the two calls.
+            match self.metadata_location(database, &name).await {
+                Ok(_) => tables.push(name),
+                // Not an Iceberg table, or dropped between the two calls.
                 Err(e) if e.kind() == ErrorKind::TableNotFound => {}
                 Err(e) => return Err(e),
             }
@@ -330,55 +289,14 @@ impl Catalog for HiveCatalog {
         Ok(tables)
     }
 
-    async fn load_table(&self, ident: &TableIdent) -> iceberg::Result<Table> {
-        let params = self.table_parameters(ident).await?;
-        let Some(location) = iceberg_location(&params) else {
-            return Err(iceberg::Error::new(
-                ErrorKind::TableNotFound,
-                format!(
-                    "Hive table `{}.{}` is not an Iceberg table (no table_type=ICEBERG and metadata_location)",
-                    ident.namespace().join("."),
-                    ident.name()
-                ),
-            ));
+    async fn metadata_location(&self, database: &str, table: &str) -> iceberg::Result<String> {
+        let args = vec![database.to_string(), table.to_string()];
+        let params = match self.call(GET_TABLE, args, read_table_parameters).await? {
+            Reply::Ok(params) => params,
+            Reply::NoSuchObject(m) => return Err(iceberg::Error::new(ErrorKind::TableNotFound, m)),
+            Reply::Failed(m) => return Err(failed("get_table", m)),
         };
-        table_at(ident, location, &self.file_io).await
-    }
-
-    async fn table_exists(&self, ident: &TableIdent) -> iceberg::Result<bool> {
-        match self.table_parameters(ident).await {
-            Ok(params) => Ok(iceberg_location(&params).is_some()),
-            Err(e) if e.kind() == ErrorKind::TableNotFound => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn create_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> iceberg::Result<Namespace> {
-        Err(read_only("Hive"))
-    }
-    async fn update_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> iceberg::Result<()> {
-        Err(read_only("Hive"))
-    }
-    async fn drop_namespace(&self, _: &NamespaceIdent) -> iceberg::Result<()> {
-        Err(read_only("Hive"))
-    }
-    async fn create_table(&self, _: &NamespaceIdent, _: TableCreation) -> iceberg::Result<Table> {
-        Err(read_only("Hive"))
-    }
-    async fn drop_table(&self, _: &TableIdent) -> iceberg::Result<()> {
-        Err(read_only("Hive"))
-    }
-    async fn purge_table(&self, _: &TableIdent) -> iceberg::Result<()> {
-        Err(read_only("Hive"))
-    }
-    async fn rename_table(&self, _: &TableIdent, _: &TableIdent) -> iceberg::Result<()> {
-        Err(read_only("Hive"))
-    }
-    async fn register_table(&self, _: &TableIdent, _: String) -> iceberg::Result<Table> {
-        Err(read_only("Hive"))
-    }
-    async fn update_table(&self, _: TableCommit) -> iceberg::Result<Table> {
-        Err(read_only("Hive"))
+        iceberg_metadata_location(&params).map(str::to_owned).ok_or_else(|| not_iceberg(Self::NAME, database, table))
     }
 }
 
@@ -388,19 +306,18 @@ mod tests {
 
     #[test]
     fn metastore_uris() {
-        let io = FileIO::new_with_fs();
-        let hms = HiveCatalog::new("thrift://a:9083, thrift://b", io.clone()).unwrap();
+        let hms = HiveCatalog::new("thrift://a:9083, thrift://b").unwrap();
         assert_eq!(hms.metastores, ["a:9083", "b:9083"]);
         for bad in ["http://a:9083", "thrift://", "thrift://a:port"] {
-            assert!(HiveCatalog::new(bad, io.clone()).is_err(), "{bad}");
+            assert!(HiveCatalog::new(bad).is_err(), "{bad}");
         }
     }
 
     #[tokio::test]
     async fn an_unreachable_metastore_names_its_address() {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let hms = HiveCatalog::new(&format!("thrift://127.0.0.1:{port}"), FileIO::new_with_fs()).unwrap();
-        let err = hms.list_namespaces(None).await.unwrap_err();
+        let hms = HiveCatalog::new(&format!("thrift://127.0.0.1:{port}")).unwrap();
+        let err = hms.databases().await.unwrap_err();
         assert!(err.message().contains(&format!("thrift://127.0.0.1:{port}")), "{err}");
     }
 }

@@ -21,8 +21,10 @@ use iceberg_catalog_sql::SqlCatalogBuilder;
 
 pub mod glue;
 pub mod hive;
+pub mod read_only;
 
 use crate::config::{CatalogType, IcebergConfig};
+use read_only::ReadOnlyCatalog;
 use crate::error::{CacheError, Result};
 use crate::storage::{ObjectStoreStorageFactory, ObjectStores};
 
@@ -97,14 +99,14 @@ impl TableRegistry {
                 Some(Arc::new(catalog))
             }
             CatalogType::Hive => {
-                let hive = hive::HiveCatalog::new(&uri, file_io.clone())
+                let hive = hive::HiveCatalog::new(&uri)
                     .map_err(|e| CacheError::config("cache_node.storage.iceberg.catalog_uri", e))?;
-                Some(Arc::new(hive))
+                Some(Arc::new(ReadOnlyCatalog::new(hive, file_io.clone())))
             }
             CatalogType::Glue => {
-                let glue = glue::GlueCatalog::new(config.catalog_uri.as_deref(), &props, file_io.clone())
+                let glue = glue::GlueCatalog::new(config.catalog_uri.as_deref(), &props)
                     .map_err(|e| CacheError::config("cache_node.storage.iceberg.properties", e))?;
-                Some(Arc::new(glue))
+                Some(Arc::new(ReadOnlyCatalog::new(glue, file_io.clone())))
             }
         };
         let registry = Self {
@@ -243,14 +245,6 @@ async fn table_at(ident: &TableIdent, location: &str, file_io: &FileIO) -> icebe
         .file_io(file_io.clone())
         .runtime(iceberg::Runtime::try_current()?)
         .build()
-}
-
-/// What our read-only catalog clients answer to writes.
-fn read_only(catalog: &str) -> iceberg::Error {
-    iceberg::Error::new(
-        iceberg::ErrorKind::FeatureUnsupported,
-        format!("arrow-cache reads the {catalog} catalog only; write through Spark, Trino or pyiceberg"),
-    )
 }
 
 /// A catalog client's error, with the HTTP status and the server's own message when a REST
