@@ -45,15 +45,19 @@ def _write_tables(wh: T.Warehouse) -> T.Warehouse:
     return wh
 
 
-@pytest.fixture(scope="module")
-def rest_server(tmp_path_factory) -> RestCatalogServer:
-    server = RestCatalogServer(tmp_path_factory.mktemp("rest_catalog"))
+def _serving(server):
+    """Starts a catalog server for a module's tests; one that cannot start fails them with why."""
     try:
         server.start()
     except RuntimeError as e:
         pytest.fail(str(e), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def rest_server(tmp_path_factory) -> RestCatalogServer:
+    yield from _serving(RestCatalogServer(tmp_path_factory.mktemp("rest_catalog")))
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +92,7 @@ def glue_wh(glue_moto) -> T.Warehouse:
 
 @pytest.fixture(scope="module")
 def hms(tmp_path_factory) -> HiveMetastore:
-    server = HiveMetastore(tmp_path_factory.mktemp("hms"))
-    try:
-        server.start()
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
-    yield server
-    server.stop()
+    yield from _serving(HiveMetastore(tmp_path_factory.mktemp("hms")))
 
 
 @pytest.fixture(scope="module")

@@ -71,12 +71,8 @@ impl CacheError {
     /// An object store failed under a read of `context`: PERMISSION_DENIED when it refused
     /// the credentials, UNAVAILABLE otherwise.
     pub fn from_store(context: impl Into<String>, err: &(dyn std::error::Error + 'static)) -> Self {
-        let denied = matches!(
-            err.downcast_ref::<object_store::Error>(),
-            Some(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
-        );
         let (context, message) = (context.into(), with_causes(err));
-        match denied {
+        match refuses_credentials(err) {
             true => Self::PermissionDenied { context, message },
             false => Self::Unavailable { context, message },
         }
@@ -130,22 +126,24 @@ impl CacheError {
 }
 
 /// A store or catalog said no to our credentials, somewhere in `err`'s causes.
-///
-/// Catalog clients report that as [`AccessDenied`]; object_store as its own variants.
 fn credentials_refused(err: &iceberg::Error) -> bool {
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        if cause.is::<AccessDenied>()
-            || matches!(
-                cause.downcast_ref::<object_store::Error>(),
-                Some(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
-            )
-        {
+        if refuses_credentials(cause) {
             return true;
         }
         source = cause.source();
     }
     false
+}
+
+/// Catalog clients report refused credentials as [`AccessDenied`]; object_store as its own variants.
+fn refuses_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    err.is::<AccessDenied>()
+        || matches!(
+            err.downcast_ref::<object_store::Error>(),
+            Some(object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
+        )
 }
 
 /// A catalog refused this node's credentials: attached as the source of an

@@ -90,21 +90,33 @@ impl GlueCatalog {
         }
         let body = Bytes::from(body.to_string());
         let mut backoff = Duration::from_millis(100);
-        for attempt in 1..=ATTEMPTS {
-            let (status, answer) = self.send(action, body.clone()).await?;
-            if status.is_success() {
-                return serde_json::from_slice(&answer)
-                    .map_err(|e| iceberg::Error::new(ErrorKind::Unexpected, format!("Glue {action}: bad answer: {e}")));
+        let mut attempt = 1;
+        loop {
+            // A failed send (a reset or refused connection, a timeout) is worth another try too:
+            // a server may close a pooled keep-alive connection just as a request goes out.
+            let failure = match self.send(action, body.clone()).await {
+                Ok((status, answer)) if status.is_success() => {
+                    return serde_json::from_slice(&answer).map_err(|e| {
+                        iceberg::Error::new(ErrorKind::Unexpected, format!("Glue {action}: bad answer: {e}"))
+                    });
+                }
+                Ok((status, answer)) => {
+                    let error = GlueError::parse(status, &answer);
+                    if !error.retryable() {
+                        return Err(error.into_iceberg(action));
+                    }
+                    error.into_iceberg(action)
+                }
+                Err(e) => e,
+            };
+            if attempt == ATTEMPTS {
+                return Err(failure);
             }
-            let error = GlueError::parse(status, &answer);
-            if attempt == ATTEMPTS || !error.retryable() {
-                return Err(error.into_iceberg(action));
-            }
-            tracing::warn!(action, error = %error.message, "Glue call failed; retrying");
+            tracing::warn!(action, "Glue call failed; retrying: {failure}");
             tokio::time::sleep(backoff).await;
             backoff *= 2;
+            attempt += 1;
         }
-        unreachable!("the last attempt returns")
     }
 
     async fn send(&self, action: &str, body: Bytes) -> iceberg::Result<(http::StatusCode, Bytes)> {

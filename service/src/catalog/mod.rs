@@ -24,9 +24,9 @@ pub mod hive;
 pub mod read_only;
 
 use crate::config::{CatalogType, IcebergConfig};
-use read_only::ReadOnlyCatalog;
 use crate::error::{CacheError, Result};
 use crate::storage::{ObjectStoreStorageFactory, ObjectStores};
+use read_only::ReadOnlyCatalog;
 
 /// Tables by name, with their metadata kept for a bounded time.
 pub struct TableRegistry {
