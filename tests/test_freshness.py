@@ -172,28 +172,28 @@ def test_files_no_snapshot_references_leave_the_cache(tmp_path, wh):
     """When a new snapshot stops referencing files (an overwrite, a delete of whole files), the
     node drops them from the cache as soon as it loads that snapshot; files still referenced
     stay; time travel to the old snapshot still reads exactly (loading them again)."""
-    node = start_node(tmp_path, wh, ttl_seconds=600)
-    table, name = new_table(wh, BASE)
-    table.append(rows_for(table, range(0, 500)))
-    old = assert_reported_read(node, wh, name)
-    cached = node.do_action("table_stats", {"table": name})["bytes_cached"]
-    assert cached > 0
+    with start_node(tmp_path, wh, ttl_seconds=600) as node:
+        table, name = new_table(wh, BASE)
+        table.append(rows_for(table, range(0, 500)))
+        old = assert_reported_read(node, wh, name)
+        cached = node.do_action("table_stats", {"table": name})["bytes_cached"]
+        assert cached > 0
 
-    # An append keeps every file: nothing is dropped.
-    table.append(rows_for(table, range(500, 600)))
-    node.do_action("refresh", {"table": name})
-    time.sleep(0.5)
-    assert node.do_action("table_stats", {"table": name})["bytes_cached"] >= cached
+        # An append keeps every file: nothing is dropped.
+        table.append(rows_for(table, range(500, 600)))
+        node.do_action("refresh", {"table": name})
+        time.sleep(0.5)
+        assert node.do_action("table_stats", {"table": name})["bytes_cached"] >= cached
 
-    # An overwrite of everything: no cached file is referenced any more.
-    table.overwrite(rows_for(table, range(1000, 1100)))
-    node.do_action("refresh", {"table": name})
-    deadline = time.monotonic() + 10
-    while node.do_action("table_stats", {"table": name})["bytes_cached"] > 0:
-        assert time.monotonic() < deadline, "files the overwrite dropped are still cached"
-        time.sleep(0.1)
-    assert_reported_read(node, wh, name)
-    assert_reported_read(node, wh, name, {"snapshot_id": old["snapshot_id"]})
+        # An overwrite of everything: no cached file is referenced any more.
+        table.overwrite(rows_for(table, range(1000, 1100)))
+        node.do_action("refresh", {"table": name})
+        deadline = time.monotonic() + 10
+        while node.do_action("table_stats", {"table": name})["bytes_cached"] > 0:
+            assert time.monotonic() < deadline, "files the overwrite dropped are still cached"
+            time.sleep(0.1)
+        assert_reported_read(node, wh, name)
+        assert_reported_read(node, wh, name, {"snapshot_id": old["snapshot_id"]})
 
 
 # --------------------------------------------------------------------------------------------

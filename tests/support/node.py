@@ -189,6 +189,9 @@ class Node:
             f"node {self.name!r} died (exit {self.proc.returncode}){self.log_hint()}")
 
     def __enter__(self) -> "Node":
+        """Starts the node unless it runs already (`with Node(...).start() as node` starts one)."""
+        if self.proc is not None and self.proc.poll() is None:
+            return self
         return self.start()
 
     def __exit__(self, *exc) -> None:
