@@ -15,7 +15,8 @@ from pyiceberg.expressions import EqualTo
 from support import tables as T
 from support.compare import assert_same_rows
 from support.expr import pred
-from support.node import base_config, binary, concat, free_port, grpc_status, server_message
+from support.node import (base_config, binary, concat, free_port, grpc_status,
+                          serve_expecting_failure, server_message)
 
 
 def _ports():
@@ -25,14 +26,7 @@ def _ports():
 def _serve_expecting_failure(tmp_path: Path, config_text: str) -> subprocess.CompletedProcess:
     path = tmp_path / "bad.yaml"
     path.write_text(config_text)
-    try:
-        result = subprocess.run([binary(), "serve", "--config", str(path)], capture_output=True,
-                                text=True, timeout=30, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"node kept running with an invalid config:\n{config_text}")
-    assert result.returncode > 0, f"exit {result.returncode}; stderr:\n{result.stderr}"
-    assert "panicked" not in result.stderr, result.stderr
-    return result
+    return serve_expecting_failure(path, f"an invalid config:\n{config_text}", timeout=30)
 
 
 def _mutate(storage: dict, change) -> str:

@@ -10,8 +10,6 @@ pyiceberg's read of the same snapshot.
 Glue and Hive also hold tables that are not Iceberg tables; the node neither lists nor serves those.
 """
 
-import subprocess
-
 import pyarrow as pa
 import pytest
 import yaml
@@ -29,20 +27,14 @@ from support.changes import BASE, assert_reported_read, new_table, rows_for
 from support.compare import assert_same_rows
 from support.expr import and_, pred, unary
 from support.hms import HiveMetastore, hive_warehouse
-from support.node import Node, base_config, binary, free_port, grpc_status, server_message
+from support.node import (Node, base_config, free_port, grpc_status, serve_expecting_failure,
+                          server_message)
 from support.rest_catalog import RestCatalogServer
 
 CATALOGS = ["rest", "glue", "hive"]
 PLAIN = "plain_table"  # a table that is not an Iceberg table (Glue and Hive only)
 TABLES = [T.ALL_TYPES, T.PART_IDENTITY, T.EVOLUTION]
 BUCKET = "warehouse"
-
-
-def _write_tables(wh: T.Warehouse) -> T.Warehouse:
-    T.write_all_types(wh)
-    T.write_part_identity(wh)
-    _, wh.evolution_snapshots = T.write_evolution(wh)
-    return wh
 
 
 def _serving(server):
@@ -63,7 +55,7 @@ def rest_server(tmp_path_factory) -> RestCatalogServer:
 @pytest.fixture(scope="module")
 def rest_wh(rest_server) -> T.Warehouse:
     """Tables written by pyiceberg through the REST catalog (every commit goes through it)."""
-    return _write_tables(T.rest_warehouse(rest_server.uri, rest_server.warehouse))
+    return T.write_core_tables(T.rest_warehouse(rest_server.uri, rest_server.warehouse))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +73,7 @@ def glue_moto(tmp_path_factory) -> S.SigV4S3Server:
 def glue_wh(glue_moto) -> T.Warehouse:
     """Tables written by pyiceberg's GlueCatalog: Glue tables naming their metadata_location;
     beside them a plain Glue table (a CSV location), as a crawler would create one."""
-    wh = _write_tables(T.glue_warehouse(glue_moto.endpoint, BUCKET, glue_moto.access_key,
+    wh = T.write_core_tables(T.glue_warehouse(glue_moto.endpoint, BUCKET, glue_moto.access_key,
                                         glue_moto.secret_key, S.REGION))
     glue = glue_moto.client(glue_moto.access_key, glue_moto.secret_key, "glue")
     glue.create_table(DatabaseName=T.NAMESPACE, TableInput={
@@ -99,7 +91,7 @@ def hms(tmp_path_factory) -> HiveMetastore:
 def hive_wh(hms) -> T.Warehouse:
     """The standard tables, every commit through the metastore; beside them a plain Hive table,
     as Hive itself would create one."""
-    wh = _write_tables(hive_warehouse(hms))
+    wh = T.write_core_tables(hive_warehouse(hms))
     hms.call(lambda client: client.create_table(HiveTable(
         dbName=T.NAMESPACE, tableName=PLAIN, owner="test", tableType="EXTERNAL_TABLE",
         parameters={"EXTERNAL": "TRUE"}, partitionKeys=[],
@@ -278,13 +270,7 @@ def _startup_error(tmp_path, catalog_uri: str, kind: str = "rest", **properties)
     config = base_config({"iceberg": iceberg}, ports)
     path = tmp_path / f"bad_{kind}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    try:
-        result = subprocess.run([binary(), "serve", "--config", str(path)], capture_output=True,
-                                text=True, timeout=60, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"node kept running with {kind} catalog {catalog_uri}")
-    assert result.returncode > 0, f"exit {result.returncode}; stderr:\n{result.stderr}"
-    assert "panicked" not in result.stderr, result.stderr
+    result = serve_expecting_failure(path, f"{kind} catalog {catalog_uri}")
     name = {"rest": "REST", "glue": "Glue", "hive": "Hive"}[kind]
     assert f"{name} catalog `{catalog_uri}`" in result.stderr, result.stderr
     return result.stderr
@@ -329,9 +315,8 @@ def test_glue_needs_a_region(arrow_cache_bin, tmp_path, monkeypatch):
     ports = {"flight_port": free_port(), "grpc_port": free_port(), "http_port": free_port()}
     path = tmp_path / "glue.yaml"
     path.write_text(yaml.safe_dump(base_config({"iceberg": {"catalog_type": "glue"}}, ports)))
-    result = subprocess.run([binary(), "serve", "--config", str(path)], capture_output=True,
-                            text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert result.returncode > 0 and "glue.region" in result.stderr, result.stderr
+    result = serve_expecting_failure(path, "a Glue catalog without a region")
+    assert "glue.region" in result.stderr, result.stderr
 
 
 def test_hive_tables_live_in_the_metastore(hms, hive_wh):

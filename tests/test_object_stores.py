@@ -33,13 +33,6 @@ STORES = ["gcs", "azure", "s3_sigv4"]
 BUCKET = "warehouse"
 
 
-def _write_tables(wh: T.Warehouse) -> T.Warehouse:
-    T.write_all_types(wh)
-    T.write_part_identity(wh)
-    _, wh.evolution_snapshots = T.write_evolution(wh)
-    return wh
-
-
 def _start_node(tmp_path_factory, name: str, wh: T.Warehouse) -> Node:
     return Node(tmp_path_factory.mktemp(name), storage=wh.node_storage_config(), name=name).start()
 
@@ -57,7 +50,7 @@ def fake_gcs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gcs_wh(fake_gcs, tmp_path_factory):
-    return _write_tables(S.gcs_warehouse(tmp_path_factory.mktemp("gcs_wh"), fake_gcs, BUCKET))
+    return T.write_core_tables(S.gcs_warehouse(tmp_path_factory.mktemp("gcs_wh"), fake_gcs, BUCKET))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +63,8 @@ def azurite(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def azure_wh(azurite, tmp_path_factory):
-    return _write_tables(S.azure_warehouse(tmp_path_factory.mktemp("azure_wh"), azurite, BUCKET))
+    wh = S.azure_warehouse(tmp_path_factory.mktemp("azure_wh"), azurite, BUCKET)
+    return T.write_core_tables(wh)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +80,7 @@ def sigv4_moto(tmp_path_factory):
 def sigv4_wh(sigv4_moto, tmp_path_factory):
     wh = T.s3_warehouse(tmp_path_factory.mktemp("sigv4_wh"), sigv4_moto.endpoint, BUCKET,
                         sigv4_moto.access_key, sigv4_moto.secret_key, S.REGION)
-    _write_tables(wh)
+    T.write_core_tables(wh)
     sigv4_moto.enforce_auth()  # writers and readers alike must sign from here on
     return wh
 

@@ -115,6 +115,21 @@ def base_config(storage: dict, ports: dict, memory: str = "1GB", **caching) -> d
     }
 
 
+def serve_expecting_failure(config_path: Path, what: str,
+                            timeout: float = 60) -> subprocess.CompletedProcess:
+    """Runs `arrow-cache serve` on a config it must refuse: it exits non-zero, without a panic,
+    before `timeout`. `what` says in the failure what the config was."""
+    try:
+        result = subprocess.run([binary(), "serve", "--config", str(config_path)],
+                                capture_output=True, text=True, timeout=timeout,
+                                stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"node kept running with {what}") from None
+    assert result.returncode > 0, f"exit {result.returncode}; stderr:\n{result.stderr}"
+    assert "panicked" not in result.stderr, result.stderr
+    return result
+
+
 class Node:
     """One `arrow-cache serve` process with its own config, ports and log files in `workdir`."""
 

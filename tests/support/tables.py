@@ -100,6 +100,15 @@ def rest_warehouse(uri: str, warehouse: str) -> Warehouse:
     return Warehouse(catalog, uri, warehouse, catalog_type="rest")
 
 
+def write_core_tables(wh: Warehouse) -> Warehouse:
+    """all_types, part_identity and evolution (its snapshots kept in `wh.evolution_snapshots`):
+    the subset of the standard tables that the per-store and per-catalog suites read."""
+    write_all_types(wh)
+    write_part_identity(wh)
+    _, wh.evolution_snapshots = write_evolution(wh)
+    return wh
+
+
 def s3_warehouse(root: Path, endpoint: str, bucket: str, access_key: str, secret_key: str,
                  region: str) -> Warehouse:
     """Catalog in a local SQLite file, data and metadata in S3 (moto)."""
