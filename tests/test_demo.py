@@ -139,3 +139,17 @@ def test_demo(arrow_cache_bin, tmp_path):
         client, _, df2 = _contract_example(again.flight_port)
         assert len(df2) == len(df)
         assert _count(client) == total
+
+
+def test_demo_command_builds_what_the_tests_build():
+    """The README's demo command, ./demo.sh, builds exactly as the test command does, into the
+    same target directory (one feature set), so neither rebuilds after the other; then it runs
+    the binary this suite runs."""
+    repo = Path(__file__).resolve().parent.parent
+    demo, tests = (repo / "demo.sh").read_text(), (repo / "tests" / "run.sh").read_text()
+    for line in ["export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/arrow-cache/target}",
+                 "cargo build --release --locked --workspace"]:
+        assert line in demo and line in tests, line
+    assert 'exec "$CARGO_TARGET_DIR/release/arrow-cache" demo "$@"' in demo
+    assert os.access(repo / "demo.sh", os.X_OK), "demo.sh is not executable"
+    assert "./demo.sh" in (repo / "README.md").read_text()

@@ -9,13 +9,11 @@ use std::time::Instant;
 
 use arrow::array::RecordBatchReader;
 use arrow::ffi_stream::ArrowArrayStreamReader;
-use arrow_cache_bridge::client::{Client, flight_addr};
+use arrow_cache_bridge::client::Client;
 use arrow_cache_bridge::runtime;
-use arrow_flight::Ticket;
-use arrow_flight::decode::FlightRecordBatchStream;
-use arrow_flight::flight_service_client::FlightServiceClient;
+use arrow_cache_protocol::address::flight_addr;
 use base64::Engine as _;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -42,9 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for (ticket, location) in &splits {
                 let addr = flight_addr(location)?;
                 let (r, b) = runtime::runtime().block_on(async {
-                    let mut flight = FlightServiceClient::new(runtime::channel(&addr).unwrap()).max_decoding_message_size(1 << 30);
-                    let stream = flight.do_get(Ticket::new(ticket.clone())).await.unwrap().into_inner();
-                    let mut batches = FlightRecordBatchStream::new_from_flight_data(stream.map_err(|s| s.into()));
+                    let opened = runtime::channels().do_get(&addr, ticket.clone(), None).await.unwrap();
+                    let mut batches = opened.batches;
                     let (mut r, mut b) = (0, 0);
                     while let Some(batch) = batches.next().await {
                         let batch = batch.unwrap();

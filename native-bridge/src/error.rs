@@ -5,44 +5,40 @@
 
 use std::fmt;
 
-/// An error with the canonical gRPC code name (`NOT_FOUND`, `INVALID_ARGUMENT`,
-/// `UNAVAILABLE`, ...) that Java sees as `ArrowCacheException#code()`.
+use arrow_cache_protocol::headers::{code_name, is_retryable};
+use arrow_cache_protocol::{InvalidRequest, with_causes};
+use tonic::Code;
+
+/// An error with a gRPC code, whose canonical name (`NOT_FOUND`,
+/// `INVALID_ARGUMENT`, `UNAVAILABLE`, ...) Java sees as `ArrowCacheException#code()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BridgeError {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
 }
 
 pub type Result<T, E = BridgeError> = std::result::Result<T, E>;
 
-/// Codes for which another node would answer the same: the request or the
-/// data is wrong, not the node. Everything else is worth trying elsewhere.
-const FINAL_CODES: &[&str] = &[
-    "INVALID_ARGUMENT",
-    "NOT_FOUND",
-    "UNIMPLEMENTED",
-    "DATA_LOSS",
-    "FAILED_PRECONDITION",
-    "OUT_OF_RANGE",
-    "PERMISSION_DENIED",
-    "UNAUTHENTICATED",
-];
-
 impl BridgeError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new("INVALID_ARGUMENT", message)
+        Self::new(Code::InvalidArgument, message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new("UNAVAILABLE", message)
+        Self::new(Code::Unavailable, message)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new("INTERNAL", message)
+        Self::new(Code::Internal, message)
+    }
+
+    /// The code's canonical name, as Java sees it.
+    pub fn code_name(&self) -> &'static str {
+        code_name(self.code)
     }
 
     /// An error a node answered with (or tonic raised for it: an unreachable
@@ -50,22 +46,27 @@ impl BridgeError {
     /// server already words it for users; `context` is only added for
     /// transport failures, which otherwise would not say where.
     pub fn from_status(context: &str, status: &tonic::Status) -> Self {
-        let code = code_name(status.code());
-        let mut message = status.message().to_string();
+        let code = status.code();
         // tonic keeps the transport error as the source chain; its last link
         // says what happened ("Connection refused (os error 111)").
-        let mut source = std::error::Error::source(status);
-        while let Some(e) = source {
-            let text = e.to_string();
-            if !message.contains(&text) {
-                message = if message.is_empty() { text } else { format!("{message}: {text}") };
+        let mut message = match std::error::Error::source(status) {
+            Some(source) => {
+                let causes = with_causes(source);
+                match status.message() {
+                    "" => causes,
+                    m if m.contains(&causes) => m.to_string(),
+                    m => format!("{m}: {causes}"),
+                }
             }
-            source = e.source();
-        }
+            None => status.message().to_string(),
+        };
         if message.is_empty() {
-            message = format!("{code} without a message");
+            message = format!("{} without a message", code_name(code));
         }
-        if matches!(status.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled | tonic::Code::Unknown) {
+        if matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled | tonic::Code::Unknown
+        ) {
             message = format!("{context}: {message}");
         }
         Self { code, message }
@@ -73,7 +74,7 @@ impl BridgeError {
 
     /// Would another node (or owner) answer differently?
     pub fn retryable(&self) -> bool {
-        !FINAL_CODES.contains(&self.code)
+        is_retryable(self.code)
     }
 
     pub fn context(self, context: impl fmt::Display) -> Self {
@@ -107,27 +108,23 @@ impl From<arrow::error::ArrowError> for BridgeError {
     }
 }
 
-/// The canonical name of a gRPC status code, as `ArrowCacheException#code()` reports it.
-pub fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code as C;
-    match code {
-        C::Ok => "OK",
-        C::Cancelled => "CANCELLED",
-        C::Unknown => "UNKNOWN",
-        C::InvalidArgument => "INVALID_ARGUMENT",
-        C::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        C::NotFound => "NOT_FOUND",
-        C::AlreadyExists => "ALREADY_EXISTS",
-        C::PermissionDenied => "PERMISSION_DENIED",
-        C::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        C::FailedPrecondition => "FAILED_PRECONDITION",
-        C::Aborted => "ABORTED",
-        C::OutOfRange => "OUT_OF_RANGE",
-        C::Unimplemented => "UNIMPLEMENTED",
-        C::Internal => "INTERNAL",
-        C::Unavailable => "UNAVAILABLE",
-        C::DataLoss => "DATA_LOSS",
-        C::Unauthenticated => "UNAUTHENTICATED",
+impl From<InvalidRequest> for BridgeError {
+    fn from(e: InvalidRequest) -> Self {
+        Self::invalid(e.0)
+    }
+}
+
+impl arrow_cache_protocol::client::ReadError for BridgeError {
+    fn retryable(&self) -> bool {
+        self.retryable()
+    }
+
+    fn internal(message: String) -> Self {
+        Self::internal(message)
+    }
+
+    fn after_failover(self, earlier: &[String]) -> Self {
+        Self { code: self.code, message: format!("{} (after failing over from: {})", self.message, earlier.join("; ")) }
     }
 }
 
@@ -138,14 +135,17 @@ mod tests {
     #[test]
     fn status_codes_keep_their_names_and_messages() {
         let e = BridgeError::from_status("planning", &tonic::Status::not_found("table `a.b` not found"));
-        assert_eq!(e, BridgeError::new("NOT_FOUND", "table `a.b` not found"));
+        assert_eq!(e, BridgeError::new(Code::NotFound, "table `a.b` not found"));
         assert!(!e.retryable());
         let e = BridgeError::from_status("reading from n1", &tonic::Status::unavailable("connection refused"));
-        assert_eq!(e.code, "UNAVAILABLE");
+        assert_eq!(e.code_name(), "UNAVAILABLE");
         assert_eq!(e.message, "reading from n1: connection refused");
         assert!(e.retryable());
         assert!(BridgeError::from_status("x", &tonic::Status::internal("boom")).retryable());
         assert!(!BridgeError::from_status("x", &tonic::Status::invalid_argument("bad")).retryable());
-        assert_eq!(BridgeError::from_status("x", &tonic::Status::resource_exhausted("full")).code, "RESOURCE_EXHAUSTED");
+        assert_eq!(
+            BridgeError::from_status("x", &tonic::Status::resource_exhausted("full")).code_name(),
+            "RESOURCE_EXHAUSTED"
+        );
     }
 }

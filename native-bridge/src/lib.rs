@@ -3,10 +3,11 @@
 //! arrow-cache cluster and to read splits as Arrow through the C Data
 //! Interface, without copying rows.
 //!
-//! - [`client`]: the control plane (gRPC, port 8816): connect, plan, cache operations.
+//! - [`client`]: the control plane (gRPC, port 8816): connect, plan, cache operations
+//!   (wire types, addresses and the channel pool are `arrow-cache-protocol`'s).
 //! - [`stream`]: one split's Flight stream, with failover between its owners,
 //!   exported as a C `ArrowArrayStream`.
-//! - [`runtime`]: the process-wide Tokio runtime, pooled channels and the
+//! - [`runtime`]: the process-wide Tokio runtime, the shared channel pool and the
 //!   native-memory gauge.
 //!
 //! Every JNI entry point runs inside `EnvUnowned::with_env`, which wraps the
@@ -17,17 +18,14 @@
 // Panics are caught at every JNI entry point and C callback; with
 // panic = "abort" they would take the JVM down instead.
 #[cfg(panic = "abort")]
-compile_error!("arrow-cache-bridge must be built with panic = \"unwind\": a panic must become a Java exception, not abort the JVM");
+compile_error!(
+    "arrow-cache-bridge must be built with panic = \"unwind\": a panic must become a Java exception, not abort the JVM"
+);
 
 pub mod client;
 pub mod error;
 pub mod runtime;
 pub mod stream;
-
-/// The generated control-plane types and client (`service/proto/arrow_cache/control/v1`).
-pub mod proto {
-    tonic::include_proto!("arrow_cache.control.v1");
-}
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -103,7 +101,7 @@ impl<T: Default> ErrorPolicy<T, BridgeError> for ThrowArrowCacheException {
         _cap: &mut Self::Captures<'unowned_env_local, 'native_method>,
         err: BridgeError,
     ) -> jni::errors::Result<T> {
-        throw(env, err.code, &err.message);
+        throw(env, err.code_name(), &err.message);
         Ok(T::default())
     }
 
@@ -165,7 +163,10 @@ fn string_arg(env: &Env<'_>, value: &JString<'_>, name: &str) -> Result<String> 
 fn out_ptr<T>(address: jlong, name: &str) -> Result<*mut T> {
     let ptr = address as usize as *mut T;
     if ptr.is_null() || !ptr.is_aligned() {
-        return Err(BridgeError::invalid(format!("{name} ({address:#x}) is not the address of an allocated {}", std::any::type_name::<T>())));
+        return Err(BridgeError::invalid(format!(
+            "{name} ({address:#x}) is not the address of an allocated {}",
+            std::any::type_name::<T>()
+        )));
     }
     Ok(ptr)
 }
@@ -183,7 +184,11 @@ pub extern "system" fn Java_io_arrowcache_bridge_NativeBridge_connect<'local>(
     unowned
         .with_env(|env| -> Result<jlong> {
             let cluster = string_arg(env, &cluster, "cluster")?;
-            let timeout = if timeout_millis > 0 { Duration::from_millis(timeout_millis as u64) } else { client::DEFAULT_CONNECT_TIMEOUT };
+            let timeout = if timeout_millis > 0 {
+                Duration::from_millis(timeout_millis as u64)
+            } else {
+                client::DEFAULT_CONNECT_TIMEOUT
+            };
             Ok(new_handle(Client::connect(&cluster, timeout)?))
         })
         .resolve::<ThrowArrowCacheException>()
@@ -296,8 +301,8 @@ mod tests {
 
     #[test]
     fn handles_are_validated() {
-        assert_eq!(client(0).unwrap_err().code, "INVALID_ARGUMENT");
-        assert_eq!(client(0x1234).unwrap_err().code, "INVALID_ARGUMENT");
+        assert_eq!(client(0).unwrap_err().code_name(), "INVALID_ARGUMENT");
+        assert_eq!(client(0x1234).unwrap_err().code_name(), "INVALID_ARGUMENT");
         let handle = new_handle(Client::for_tests(vec!["a:1".into()]));
         assert!(client(handle).is_ok());
         close_handle(handle);

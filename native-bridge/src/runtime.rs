@@ -3,15 +3,12 @@
 //! multiplex HTTP/2 streams, so all splits read from one node share one
 //! connection), plus the native-memory gauge behind `nativeBytesInUse`.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
+use arrow_cache_protocol::client::Channels;
 use tokio::runtime::Runtime;
-use tonic::transport::{Channel, Endpoint};
-
-use crate::error::{BridgeError, Result};
 
 /// Worker threads of the bridge's runtime: the JVM threads do the blocking
 /// (they wait on `block_on` / the stream's channel); the workers only drive
@@ -22,11 +19,8 @@ const WORKER_THREADS: usize = 2;
 /// counts as failed (and a read moves on to the next owner).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Largest gRPC message accepted: Flight batches of wide rows can be large.
-pub const MAX_MESSAGE_SIZE: usize = 1 << 30;
-
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-static CHANNELS: OnceLock<Mutex<HashMap<String, Channel>>> = OnceLock::new();
+static CHANNELS: LazyLock<Channels> = LazyLock::new(|| Channels::new(CONNECT_TIMEOUT));
 
 /// Bytes the native side holds for the JVM: batches decoded and buffered, or
 /// exported and not yet released by Java, plus the state of open streams.
@@ -44,25 +38,10 @@ pub fn runtime() -> &'static Runtime {
     })
 }
 
-/// The shared channel to `addr` (`host:port`), connected lazily on first use
-/// (and reconnected by tonic after a failure).
-pub fn channel(addr: &str) -> Result<Channel> {
-    let channels = CHANNELS.get_or_init(Default::default);
-    let mut channels = channels.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(c) = channels.get(addr) {
-        return Ok(c.clone());
-    }
-    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|e| BridgeError::invalid(format!("`{addr}` is not a node address (host:port): {e}")))?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(5));
-    // connect_lazy spawns the channel's worker, so it needs the runtime's context.
-    let _guard = runtime().enter();
-    let channel = endpoint.connect_lazy();
-    channels.insert(addr.to_string(), channel.clone());
-    Ok(channel)
+/// The pooled channels to nodes. Use them inside the runtime (`block_on`, a
+/// spawned task, or `runtime().enter()`): a new channel spawns its worker there.
+pub fn channels() -> &'static Channels {
+    &CHANNELS
 }
 
 pub fn bytes_in_use() -> i64 {

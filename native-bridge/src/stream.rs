@@ -1,6 +1,6 @@
 //! Reading one split into the JVM: a task on the bridge's runtime reads the
-//! split's Flight stream from its owners (failing over like the server's
-//! `cluster/route.rs`) into a bounded channel; an exported C
+//! split's Flight stream from its owners (with the protocol crate's failover
+//! reader, as nodes do) into a bounded channel; an exported C
 //! `ArrowArrayStream` hands the batches to Java, one `ArrowArray` at a time.
 //!
 //! Memory accounting (`NativeBridge.nativeBytesInUse`): every decoded batch
@@ -19,20 +19,19 @@ use std::collections::HashSet;
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use arrow::array::{Array, ArrayData, ArrayRef, MutableArrayData, RecordBatch, RecordBatchOptions, StructArray, make_array};
+use arrow::array::{
+    Array, ArrayData, ArrayRef, MutableArrayData, RecordBatch, RecordBatchOptions, StructArray, make_array,
+};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use arrow::ffi_stream::FFI_ArrowArrayStream;
-use arrow_flight::Ticket;
-use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
-use arrow_flight::error::FlightError;
-use arrow_flight::flight_service_client::FlightServiceClient;
-use futures::{StreamExt, TryStreamExt};
+use arrow_cache_protocol::address::flight_addr;
+use arrow_cache_protocol::client::{Event, Opened, read_with_failover};
+use futures::TryStreamExt;
 use tokio::sync::mpsc;
 
-use crate::client::flight_addr;
 use crate::error::{BridgeError, Result};
-use crate::runtime::{self, MAX_MESSAGE_SIZE, Reservation};
+use crate::runtime::{self, Reservation};
 
 /// Batches decoded ahead of Java (the channel's capacity).
 const PREFETCH: usize = 2;
@@ -40,12 +39,9 @@ const PREFETCH: usize = 2;
 const EIO: c_int = 5;
 const EINVAL: c_int = 22;
 
-/// What the reading task sends to the stream.
-enum Item {
-    Schema(SchemaRef),
-    Batch(RecordBatch, Reservation),
-    Error(BridgeError),
-}
+/// What the reading task sends to the stream: the schema, then batches with
+/// their reservations, or an error.
+type Item = std::result::Result<Event<(RecordBatch, Reservation)>, BridgeError>;
 
 /// Opens the split `ticket` from the first of `locations` that answers and
 /// returns the C stream of its batches. Fails (with the owners' errors) if no
@@ -60,18 +56,29 @@ pub fn open(ticket: Vec<u8>, locations: Vec<String>) -> Result<FFI_ArrowArrayStr
         .collect::<Result<Vec<_>>>()?;
     let (tx, mut rx) = mpsc::channel(PREFETCH);
     runtime::runtime().spawn(async move {
+        let open = |source: &Source| {
+            let (source, ticket) = (source.clone(), ticket.clone());
+            Box::pin(async move { source.open(&ticket).await }) as futures::future::BoxFuture<'static, _>
+        };
+        let prepare = |batch: RecordBatch| {
+            let batch = without_offsets(batch)?;
+            let reservation = Reservation::new(batch_bytes(&batch));
+            Ok((batch, reservation))
+        };
+        // Rare and worth knowing about: it lands in the executor's log.
+        let warn = |what: &str| eprintln!("arrow-cache bridge: {what}");
         // Stop as soon as Java closes the stream, even while waiting on the network.
         tokio::select! {
-            _ = relay(ticket, sources, &tx) => {}
+            _ = read_with_failover(&sources, open, prepare, warn, &tx) => {}
             _ = tx.closed() => {}
         }
     });
     // Wait for the schema: errors opening the split (a bad ticket, no owner
     // reachable) are thrown by openSplit rather than found later.
     let schema = match rx.blocking_recv() {
-        Some(Item::Schema(schema)) => schema,
-        Some(Item::Error(e)) => return Err(e),
-        Some(Item::Batch(..)) => return Err(BridgeError::internal("a Flight stream sent data before its schema")),
+        Some(Ok(Event::Schema(schema))) => schema,
+        Some(Err(e)) => return Err(e),
+        Some(Ok(Event::Batch(..))) => return Err(BridgeError::internal("a Flight stream sent data before its schema")),
         None => return Err(BridgeError::internal("the split's reader stopped before the stream started")),
     };
     let state = Box::new(StreamState {
@@ -91,6 +98,7 @@ pub fn open(ticket: Vec<u8>, locations: Vec<String>) -> Result<FFI_ArrowArrayStr
     })
 }
 
+/// One owner of the split.
 #[derive(Debug, Clone)]
 struct Source {
     /// As Java gave it, for messages.
@@ -99,102 +107,20 @@ struct Source {
     addr: String,
 }
 
-/// Streams the split from each source in turn until one finishes. A source
-/// that fails after some rows is replaced by the next one, which skips the
-/// rows already sent (a split reads deterministically).
-async fn relay(ticket: Vec<u8>, sources: Vec<Source>, tx: &mpsc::Sender<Item>) {
-    let mut sent = 0usize;
-    let mut schema: Option<SchemaRef> = None;
-    let mut failures: Vec<String> = Vec::new();
-    let last = sources.len() - 1;
-    for (i, source) in sources.iter().enumerate() {
-        match relay_from(source, &ticket, &mut schema, &mut sent, tx).await {
-            Ok(()) => return,
-            Err(e) => {
-                if i == last || !e.retryable() {
-                    let e = if failures.is_empty() {
-                        e
-                    } else {
-                        let earlier = failures.join("; ");
-                        BridgeError { code: e.code, message: format!("{} (after failing over from: {earlier})", e.message) }
-                    };
-                    let _ = tx.send(Item::Error(e)).await;
-                    return;
-                }
-                // Rare and worth knowing about: it lands in the executor's log.
-                eprintln!(
-                    "arrow-cache bridge: reading a split from {} failed after {sent} rows ({}); continuing from {}",
-                    source.location, e.message, sources[i + 1].location
-                );
-                failures.push(format!("{}: {}", source.location, e.message));
-            }
-        }
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.location)
     }
 }
 
-/// Passes on the rows of one source after the first `sent`, advancing `sent`.
-async fn relay_from(
-    source: &Source,
-    ticket: &[u8],
-    schema: &mut Option<SchemaRef>,
-    sent: &mut usize,
-    tx: &mpsc::Sender<Item>,
-) -> Result<()> {
-    let context = format!("reading the split from {}", source.location);
-    let status = |s: &tonic::Status| BridgeError::from_status(&context, s);
-    let mut client = FlightServiceClient::new(runtime::channel(&source.addr)?).max_decoding_message_size(MAX_MESSAGE_SIZE);
-    let response = client.do_get(Ticket::new(ticket.to_vec())).await.map_err(|s| status(&s))?;
-    let data = response.into_inner().map_err(|s| FlightError::Tonic(Box::new(s)));
-    let mut decoder = FlightDataDecoder::new(data);
-    let skip = *sent;
-    let mut seen = 0usize;
-    while let Some(item) = decoder.next().await {
-        let decoded = item.map_err(|e| match e {
-            FlightError::Tonic(s) => status(&s),
-            other => BridgeError::internal(format!("{context}: {other}")),
-        })?;
-        match decoded.payload {
-            DecodedPayload::None => {}
-            DecodedPayload::Schema(theirs) => {
-                if schema.is_none() {
-                    *schema = Some(theirs.clone());
-                    if tx.send(Item::Schema(theirs)).await.is_err() {
-                        return Ok(()); // Java went away
-                    }
-                }
-            }
-            DecodedPayload::RecordBatch(batch) => {
-                let Some(ours) = schema.as_ref() else {
-                    return Err(BridgeError::internal(format!("{context}: data before the schema")));
-                };
-                let (start, rows) = (seen, batch.num_rows());
-                seen += rows;
-                if seen <= skip {
-                    continue; // passed on before the failover
-                }
-                let from = skip.saturating_sub(start);
-                let batch = if from > 0 { batch.slice(from, rows - from) } else { batch };
-                // Another owner's batches carry its schema (metadata may differ); hand on ours.
-                let batch = if batch.schema_ref() == ours {
-                    batch
-                } else {
-                    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-                    RecordBatch::try_new_with_options(ours.clone(), batch.columns().to_vec(), &options)
-                        .map_err(|e| BridgeError::internal(format!("{context}: another schema than the first owner's: {e}")))?
-                };
-                let batch = without_offsets(batch)?;
-                let reservation = Reservation::new(batch_bytes(&batch));
-                *sent += batch.num_rows();
-                if tx.send(Item::Batch(batch, reservation)).await.is_err() {
-                    return Ok(());
-                }
-            }
-        }
+impl Source {
+    /// Starts `DoGet(ticket)` on this owner.
+    async fn open(&self, ticket: &[u8]) -> Result<Opened<BridgeError>> {
+        let context = format!("reading the split from {}", self.location);
+        let status = move |s: tonic::Status| BridgeError::from_status(&context, &s);
+        let opened = runtime::channels().do_get(&self.addr, ticket.to_vec(), None).await.map_err(&status)?;
+        Ok(Opened { schema: opened.schema, batches: Box::pin(opened.batches.map_err(status)) })
     }
-    if schema.is_none() {
-        return Err(BridgeError::internal(format!("{context}: the stream ended without a schema")));
-    }
-    Ok(())
 }
 
 /// Arrow Java 12 imports what arrow-rs exports only when no array has an
@@ -280,9 +206,9 @@ impl StreamState {
         loop {
             // Java's thread waits here for the next batch; the runtime's workers fill the channel.
             match self.rx.blocking_recv() {
-                Some(Item::Batch(batch, reservation)) => return Ok(Some((batch, reservation))),
-                Some(Item::Schema(_)) => continue,
-                Some(Item::Error(e)) => {
+                Some(Ok(Event::Batch((batch, reservation)))) => return Ok(Some((batch, reservation))),
+                Some(Ok(Event::Schema(_))) => continue,
+                Some(Err(e)) => {
                     self.failed = Some(e.clone());
                     return Err(e);
                 }
@@ -295,14 +221,17 @@ impl StreamState {
     }
 
     fn set_error(&mut self, e: &BridgeError) {
-        let text = format!("{} [{}]", e.message, e.code).replace('\0', " ");
+        let text = format!("{} [{}]", e.message, e.code_name()).replace('\0', " ");
         self.last_error = CString::new(text).ok();
     }
 }
 
 /// Runs a stream callback, turning errors and panics into an errno plus
 /// `get_last_error` (a panic must not unwind into the JVM).
-unsafe fn guarded(stream: *mut FFI_ArrowArrayStream, body: impl FnOnce(&mut StreamState) -> Result<(), (c_int, BridgeError)>) -> c_int {
+unsafe fn guarded(
+    stream: *mut FFI_ArrowArrayStream,
+    body: impl FnOnce(&mut StreamState) -> Result<(), (c_int, BridgeError)>,
+) -> c_int {
     if stream.is_null() {
         return EINVAL;
     }
@@ -319,7 +248,10 @@ unsafe fn guarded(stream: *mut FFI_ArrowArrayStream, body: impl FnOnce(&mut Stre
             errno
         }
         Err(payload) => {
-            state.set_error(&BridgeError::internal(format!("the arrow-cache bridge panicked: {}", crate::panic_message(&payload))));
+            state.set_error(&BridgeError::internal(format!(
+                "the arrow-cache bridge panicked: {}",
+                crate::panic_message(&payload)
+            )));
             EIO
         }
     }
@@ -397,7 +329,8 @@ unsafe fn export_batch(batch: RecordBatch, reservation: Reservation, out: *mut F
     let data = StructArray::from(batch).into_data();
     let mut array = FFI_ArrowArray::new(&data);
     drop(data); // the FFI array holds its own references to the buffers
-    let exported = Box::new(Exported { release: array.release, private_data: array.private_data, _reservation: reservation });
+    let exported =
+        Box::new(Exported { release: array.release, private_data: array.private_data, _reservation: reservation });
     array.private_data = Box::into_raw(exported) as *mut c_void;
     array.release = Some(release_exported);
     unsafe { std::ptr::write(out, array) };
@@ -423,11 +356,11 @@ unsafe extern "C" fn release_exported(array: *mut FFI_ArrowArray) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use arrow::array::RecordBatchReader;
     use arrow::array::{Int32Array, StringArray};
     use arrow::datatypes::{Field, Fields, Schema};
-    use arrow::array::RecordBatchReader;
     use arrow::ffi_stream::ArrowArrayStreamReader;
+    use std::sync::Arc;
 
     fn batch() -> RecordBatch {
         let ints = Arc::new(Int32Array::from(vec![Some(1), None, Some(3), Some(4)])) as ArrayRef;
@@ -456,11 +389,16 @@ mod tests {
     #[test]
     fn batch_bytes_count_shared_allocations_once() {
         let b = batch();
-        let alone = batch_bytes(&RecordBatch::try_new(
-            Arc::new(Schema::new(vec![Field::new("i", DataType::Int32, true), Field::new("s", DataType::Utf8, false)])),
-            vec![b.column(0).clone(), b.column(1).clone()],
-        )
-        .unwrap());
+        let alone = batch_bytes(
+            &RecordBatch::try_new(
+                Arc::new(Schema::new(vec![
+                    Field::new("i", DataType::Int32, true),
+                    Field::new("s", DataType::Utf8, false),
+                ])),
+                vec![b.column(0).clone(), b.column(1).clone()],
+            )
+            .unwrap(),
+        );
         // The struct column shares its children's buffers with the first two columns.
         assert_eq!(batch_bytes(&b), alone);
         assert!(alone > 0);
@@ -492,10 +430,17 @@ mod tests {
         let start = runtime::bytes_in_use();
         let b = batch();
         let (tx, rx) = mpsc::channel(4);
-        tx.try_send(Item::Batch(b.clone(), Reservation::new(batch_bytes(&b)))).unwrap();
-        tx.try_send(Item::Error(BridgeError::unavailable("node went away"))).unwrap();
+        tx.try_send(Ok(Event::Batch((b.clone(), Reservation::new(batch_bytes(&b)))))).unwrap();
+        tx.try_send(Err(BridgeError::unavailable("node went away"))).unwrap();
         drop(tx);
-        let state = Box::new(StreamState { schema: b.schema(), rx, last_error: None, failed: None, done: false, _reservation: Reservation::new(64) });
+        let state = Box::new(StreamState {
+            schema: b.schema(),
+            rx,
+            last_error: None,
+            failed: None,
+            done: false,
+            _reservation: Reservation::new(64),
+        });
         let stream = FFI_ArrowArrayStream {
             get_schema: Some(get_schema),
             get_next: Some(get_next),

@@ -3,7 +3,7 @@
 //! Not a test and not part of CI; no data and no network. Run:
 //!
 //! ```sh
-//! CARGO_TARGET_DIR=$HOME/.cache/arrow-cache/target cargo bench -p arrow-cache --bench placement
+//! CARGO_TARGET_DIR=$HOME/.cache/arrow-cache/target cargo bench --locked --workspace --bench placement
 //! ```
 //!
 //! It builds a synthetic lake (seeded, so every run builds the same one): tables
@@ -13,18 +13,23 @@
 //! reaching `split_size`). For N in 3..100 nodes and each placement scheme it
 //! reports max/mean of splits and of bytes per node (primaries, R=1), and the share
 //! of splits that move when one node joins (every one of 8 new ids tried) or one
-//! leaves (every member tried), for primaries and for R=2 owner sets. The tables
-//! are printed as Markdown; `docs/BENCHMARKS.md` ("Placement (issue 3)") has a run
-//! and its reading. The schemes: [`Placement`] (rendezvous hashing) and the
-//! `consistent_hash_ring` crate (the design card's choice) at several vnode counts.
+//! leaves (every member tried), for primaries and for R=2 owner sets. The figures go
+//! to `bench/results/placement.json` (printed instead with `BENCH_NO_DOCS=1`), and
+//! `bench/render.py` writes them into docs/BENCHMARKS.md ("Placement (issue 3)"). The
+//! schemes: [`Placement`] (rendezvous hashing) and the `consistent_hash_ring` crate (the
+//! design card's choice) at several vnode counts.
+
+mod common;
 
 use std::hash::{BuildHasher, Hasher};
 use std::hint::black_box;
 use std::time::Instant;
 
-use arrow_cache::cluster::placement::{Placement, PlacementKey};
+use arrow_cache::cluster::{Placement, PlacementKey};
 use arrow_cache::config::CachingConfig;
+use common::{Res, RunClock, cargo_bench, write_results};
 use consistent_hash_ring::{Ring, RingBuilder};
+use serde_json::{Value, json};
 
 const MIB: u64 = 1 << 20;
 const NODE_COUNTS: [usize; 6] = [3, 5, 10, 20, 50, 100];
@@ -34,6 +39,8 @@ const JOINERS: usize = 8;
 const SMALL_LAKES: u64 = 20;
 const GOAL_BALANCE: f64 = 1.10;
 const GOAL_MOVEMENT: f64 = 0.02;
+/// Keys per lookup-cost measurement.
+const LOOKUP_KEYS: usize = 20_000;
 
 /// SplitMix64: a tiny seeded PRNG, so every run builds the same lakes.
 struct Rng(u64);
@@ -225,7 +232,7 @@ impl Lake {
         self.parts.iter().map(|p| p.bytes).sum()
     }
 
-    fn describe(&self) -> String {
+    fn describe(&self) -> Value {
         let mean = self.bytes() as f64 / self.parts.len() as f64;
         let var = self.parts.iter().map(|p| (p.bytes as f64 - mean).powi(2)).sum::<f64>() / self.parts.len() as f64;
         let whole = self.parts.iter().filter(|p| p.row_groups.is_none()).count();
@@ -234,23 +241,23 @@ impl Lake {
             *by_partition.entry((p.table, &p.partition)).or_default() += p.bytes;
         }
         let biggest = by_partition.values().max().copied().unwrap_or(0);
-        format!(
-            "{} tables, {} partitions, {} data files, {:.2} TiB; **{} splits** (placement keys: {} whole files, \
-             {} row-group ranges), mean {:.1} MiB, coefficient of variation {:.2}; largest partition {:.1} GiB \
-             ({:.1}% of the bytes)",
-            self.tables.len(),
-            self.partitions,
-            self.files,
-            self.bytes() as f64 / (1u64 << 40) as f64,
-            self.parts.len(),
-            whole,
-            self.parts.len() - whole,
-            mean / MIB as f64,
-            var.sqrt() / mean,
-            biggest as f64 / (1u64 << 30) as f64,
-            100.0 * biggest as f64 / self.bytes() as f64,
-        )
+        json!({
+            "tables": self.tables.len(),
+            "partitions": self.partitions,
+            "data_files": self.files,
+            "bytes": self.bytes(),
+            "splits": self.parts.len(),
+            "whole_files": whole,
+            "row_group_ranges": self.parts.len() - whole,
+            "mean_split_bytes": mean.round(),
+            "split_size_cv": round3(var.sqrt() / mean),
+            "largest_partition_bytes": biggest,
+        })
     }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// A stable `BuildHasher` for the ring (XXH3 of each write, chained), to tell
@@ -512,20 +519,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1}", 100.0 * x)
-}
-
-/// Prints one Markdown table: every scheme at every N over `lakes` (with more
-/// than one lake, each cell is the median over the lakes).
-fn report(lakes: &[Lake], schemes: &[Scheme]) -> Vec<(usize, Outcome)> {
-    let many = lakes.len() > 1;
-    println!(
-        "| placement | N | splits/node | max/mean splits | max/mean bytes | random floor splits / bytes | \
-         join: moved % mean / worst (ideal) | leave: moved % mean / worst (ideal) | R=2 join: slots moved % mean / worst | \
-         R=2 leave: slots moved % mean / worst | goals |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+/// Every scheme at every N over `lakes`, as rows for the results (with more than one lake,
+/// each figure is the median over the lakes).
+fn report(lakes: &[Lake], schemes: &[Scheme]) -> (Vec<Value>, Vec<(usize, Outcome)>) {
+    let mut rows = vec![];
     let mut all = vec![];
     for &scheme in schemes {
         for &n in &NODE_COUNTS {
@@ -534,33 +531,26 @@ fn report(lakes: &[Lake], schemes: &[Scheme]) -> Vec<(usize, Outcome)> {
             let built = started.elapsed();
             let outcomes: Vec<Outcome> = lakes.iter().map(|lake| clusters.run(lake, n)).collect();
             let floors: Vec<(f64, f64)> = lakes.iter().map(|lake| random_floor(lake, n)).collect();
-            let med = |f: &dyn Fn(&Outcome) -> f64| median(outcomes.iter().map(f).collect());
-            let spread = |f: &dyn Fn(&Outcome) -> Spread| {
-                format!("{} / {}", pct(med(&|o| f(o).mean)), pct(med(&|o| f(o).worst)))
-            };
-            let met = outcomes.iter().filter(|o| o.meets(n)).count();
-            let splits_per_node =
-                lakes.iter().map(|l| l.parts.len()).sum::<usize>() as f64 / lakes.len() as f64 / n as f64;
-            println!(
-                "| {} | {n} | {:.0} | {:.3} | {:.3} | {:.3} / {:.3} | {} ({}) | {} ({}) | {} | {} | {} |",
-                scheme.name(),
-                splits_per_node,
-                med(&|o| o.splits),
-                med(&|o| o.bytes),
-                median(floors.iter().map(|f| f.0).collect()),
-                median(floors.iter().map(|f| f.1).collect()),
-                spread(&|o| o.join),
-                pct(1.0 / (n + 1) as f64),
-                spread(&|o| o.leave),
-                pct(1.0 / n as f64),
-                spread(&|o| o.join_r2),
-                spread(&|o| o.leave_r2),
-                match (many, met) {
-                    (true, _) => format!("met in {met} of {}", lakes.len()),
-                    (false, 1) => "met".into(),
-                    (false, _) => "**missed**".into(),
-                },
-            );
+            let med = |f: &dyn Fn(&Outcome) -> f64| round3(median(outcomes.iter().map(f).collect()));
+            let spread =
+                |f: &dyn Fn(&Outcome) -> Spread| json!({"mean": med(&|o| f(o).mean), "worst": med(&|o| f(o).worst)});
+            rows.push(json!({
+                "scheme": scheme.name(),
+                "n": n,
+                "splits_per_node": lakes.iter().map(|l| l.parts.len()).sum::<usize>() as f64 / lakes.len() as f64 / n as f64,
+                "max_mean_splits": med(&|o| o.splits),
+                "max_mean_bytes": med(&|o| o.bytes),
+                "random_floor_splits": round3(median(floors.iter().map(|f| f.0).collect())),
+                "random_floor_bytes": round3(median(floors.iter().map(|f| f.1).collect())),
+                "join": spread(&|o| o.join),
+                "leave": spread(&|o| o.leave),
+                "join_r2": spread(&|o| o.join_r2),
+                "leave_r2": spread(&|o| o.leave_r2),
+                "ideal_join": 1.0 / (n + 1) as f64,
+                "ideal_leave": 1.0 / n as f64,
+                "lakes": lakes.len(),
+                "lakes_meeting_goals": outcomes.iter().filter(|o| o.meets(n)).count(),
+            }));
             eprintln!(
                 "  {} N={n}: clusters built in {:.2} s, simulated in {:.2} s",
                 scheme.name(),
@@ -570,13 +560,12 @@ fn report(lakes: &[Lake], schemes: &[Scheme]) -> Vec<(usize, Outcome)> {
             all.extend(outcomes.into_iter().map(|o| (n, o)));
         }
     }
-    all
+    (rows, all)
 }
 
 /// Rendezvous balance as the lake shrinks (median over 9 lakes per scale).
-fn degradation(split_bytes: u64) {
-    println!("| lake scale | splits | N=3 | N=5 | N=10 | N=20 | N=50 | N=100 |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+fn degradation(split_bytes: u64) -> Vec<Value> {
+    let mut rows = vec![];
     for (label, scale) in
         [("1/256", 1.0 / 256.0), ("1/64", 1.0 / 64.0), ("1/16", 1.0 / 16.0), ("1/4", 0.25), ("1", 1.0)]
     {
@@ -598,19 +587,16 @@ fn degradation(split_bytes: u64) {
                 s.push(max_over_mean(&splits));
                 b.push(max_over_mean(&bytes));
             }
-            cells.push(format!("{:.2} / {:.2}", median(s), median(b)));
+            cells.push(json!({"n": n, "max_mean_splits": round3(median(s)), "max_mean_bytes": round3(median(b))}));
         }
-        println!("| {label} | {splits} | {} |", cells.join(" | "));
+        rows.push(json!({"scale": label, "lakes": lakes.len(), "splits": splits, "by_n": cells}));
     }
+    rows
 }
 
 /// ns per lookup (the key's hash included), and cluster build times.
-fn lookup_cost(lake: &Lake) {
-    println!(
-        "| N | `owners` R=1 ns | `owners` R=2 ns | `primary` ns | ring (1000 vnodes) `get` ns | `Placement::new` µs | ring (1000 vnodes) build ms |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
-    let keys: Vec<PlacementKey<'_>> = lake.parts.iter().take(20_000).map(|p| lake.key(p)).collect();
+fn lookup_cost(lake: &Lake) -> Vec<Value> {
+    let keys: Vec<PlacementKey<'_>> = lake.parts.iter().take(LOOKUP_KEYS).map(|p| lake.key(p)).collect();
     let best_of = |f: &mut dyn FnMut() -> usize| {
         let mut best = f64::MAX;
         for _ in 0..5 {
@@ -620,30 +606,33 @@ fn lookup_cost(lake: &Lake) {
         }
         best
     };
+    let mut rows = vec![];
     for n in [3, 10, 20, 100] {
         let names: Vec<String> = (0..n).map(node_name).collect();
         let p1 = Placement::new(names.clone(), 1);
         let p2 = Placement::new(names.clone(), 2);
         let ring: Ring<String> = RingBuilder::default().vnodes(1000).nodes_iter(names.iter().cloned()).build();
         let per_key = |f: &dyn Fn(&PlacementKey<'_>) -> usize| {
-            best_of(&mut || keys.iter().map(|k| f(black_box(k))).sum()) / keys.len() as f64
+            (best_of(&mut || keys.iter().map(|k| f(black_box(k))).sum()) / keys.len() as f64).round()
         };
-        println!(
-            "| {n} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} |",
-            per_key(&|k| p1.owners(k).len()),
-            per_key(&|k| p2.owners(k).len()),
-            per_key(&|k| p1.primary(k).map_or(0, str::len)),
-            per_key(&|k| ring.get(k.stable_hash()).len()),
-            best_of(&mut || Placement::new(names.clone(), 2).nodes().len()) / 1e3,
-            best_of(&mut || RingBuilder::default().vnodes(1000).nodes_iter(names.iter().cloned()).build().len()) / 1e6,
-        );
+        rows.push(json!({
+            "n": n,
+            "owners_r1_ns": per_key(&|k| p1.owners(k).len()),
+            "owners_r2_ns": per_key(&|k| p2.owners(k).len()),
+            "primary_ns": per_key(&|k| p1.primary(k).map_or(0, str::len)),
+            "ring_1000_get_ns": per_key(&|k| ring.get(k.stable_hash()).len()),
+            "placement_new_us": round3(best_of(&mut || Placement::new(names.clone(), 2).nodes().len()) / 1e3),
+            "ring_1000_build_ms": round3(
+                best_of(&mut || RingBuilder::default().vnodes(1000).nodes_iter(names.iter().cloned()).build().len()) / 1e6
+            ),
+        }));
     }
+    rows
 }
 
-fn main() {
-    let started = Instant::now();
+fn main() -> Res<()> {
+    let clock = RunClock::start("placement");
     let split_bytes = CachingConfig::default().split_bytes();
-    println!("Placement simulation · split_size {} MiB (the default) · R=1 unless said\n", split_bytes / MIB);
     let schemes = [
         Scheme::Rendezvous,
         Scheme::Ring { vnodes: 10, xxh3: false },
@@ -653,26 +642,40 @@ fn main() {
     ];
 
     let large = Lake::generate(1.0, 0x1ce_be26, split_bytes);
-    println!("### Large lake\n\n{}\n", large.describe());
-    let outcomes = report(std::slice::from_ref(&large), &schemes);
+    eprintln!("large lake: {}", large.describe());
+    let (large_rows, outcomes) = report(std::slice::from_ref(&large), &schemes);
 
     let small: Vec<Lake> =
         (0..SMALL_LAKES).map(|s| Lake::generate(1.0 / 40.0, 0x5_3a11 + 7777 * s, split_bytes)).collect();
-    println!("\n### Small lake (scale 1/40), median over {SMALL_LAKES} lakes\n\nThe first: {}\n", small[0].describe());
-    report(&small, &[Scheme::Rendezvous, Scheme::Ring { vnodes: 1000, xxh3: false }]);
+    eprintln!("small lakes (scale 1/40), the first: {}", small[0].describe());
+    let (small_rows, _) = report(&small, &[Scheme::Rendezvous, Scheme::Ring { vnodes: 1000, xxh3: false }]);
+    let small_splits = small.iter().map(|l| l.parts.len()).sum::<usize>() / small.len();
 
-    println!("\n### Rendezvous max/mean splits / bytes as the lake shrinks (median over 9 lakes, 1 at scale 1)\n");
-    degradation(split_bytes);
-
-    println!("\n### Lookup cost (best of 5 over 20,000 keys)\n");
-    lookup_cost(&large);
+    eprintln!("balance as the lake shrinks");
+    let shrinking = degradation(split_bytes);
+    eprintln!("lookup cost");
+    let lookups = lookup_cost(&large);
 
     let rendezvous_met = outcomes.iter().take(NODE_COUNTS.len()).filter(|(n, o)| o.meets(*n)).count();
-    println!(
-        "\nRendezvous meets the goals (max/mean <= {GOAL_BALANCE} for splits and bytes, worst join and leave within {} points \
-         of ideal) at {rendezvous_met} of {} node counts on the large lake. Run took {:.0} s.",
-        100.0 * GOAL_MOVEMENT,
-        NODE_COUNTS.len(),
-        started.elapsed().as_secs_f64()
-    );
+    let results = json!({
+        "bench": "placement",
+        "command": cargo_bench("placement"),
+        "run": clock.finish(),
+        "settings": {
+            "split_bytes": split_bytes,
+            "node_counts": NODE_COUNTS,
+            "joiners": JOINERS,
+            "goal_balance": GOAL_BALANCE,
+            "goal_movement": GOAL_MOVEMENT,
+            "lookup_keys": LOOKUP_KEYS,
+        },
+        "large_lake": large.describe(),
+        "large": large_rows,
+        "small_lake": {"scale": "1/40", "lakes": SMALL_LAKES, "mean_splits": small_splits, "first": small[0].describe()},
+        "small": small_rows,
+        "shrinking": shrinking,
+        "lookup": lookups,
+        "rendezvous_meets_goals_at": rendezvous_met,
+    });
+    write_results("placement", &results, false)
 }

@@ -8,20 +8,7 @@
 //! policies and per-table/per-partition accounting. All of that is one small
 //! priority queue under one lock.
 //!
-//! ```
-//! # use arrow_cache::cache::{Cache, Owner, Weigh};
-//! # use arrow_cache::config::EvictionPolicy;
-//! # #[derive(Clone)] struct Blob(u64);
-//! # impl Weigh for Blob { fn weight(&self) -> u64 { self.0 } }
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let cache: Cache<u32, Blob> = Cache::new("doc", 100, EvictionPolicy::Lru);
-//! let owner = Owner::new("ns.t", "");
-//! cache.get_or_load(1, &owner, || async { Ok(Blob(60)) }).await.unwrap();
-//! cache.get_or_load(2, &owner, || async { Ok(Blob(60)) }).await.unwrap(); // evicts key 1
-//! assert!(cache.stats().used_bytes <= 100);
-//! assert_eq!(cache.stats().evictions, 1);
-//! # });
-//! ```
+//! (The unit test `a_full_cache_evicts` shows the use.)
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -189,7 +176,12 @@ where
 
     /// Runs the load on its own task so that it completes (and is cached) even if
     /// every caller goes away, and so that a panic in a decoder becomes an error.
-    fn spawn_load(&self, key: K, owner: Owner, load: impl Future<Output = Result<V>> + Send + 'static) -> LoadFuture<V> {
+    fn spawn_load(
+        &self,
+        key: K,
+        owner: Owner,
+        load: impl Future<Output = Result<V>> + Send + 'static,
+    ) -> LoadFuture<V> {
         let cache = self.clone();
         let task_key = key.clone();
         let task = tokio::spawn(async move {
@@ -417,5 +409,22 @@ mod tests {
         assert!(c.peek(&1).is_none() && c.peek(&2).is_some() && c.peek(&3).is_some());
         let usage = c.usage_where(|o| &*o.table == "a.t");
         assert_eq!(usage.iter().map(|(_, u)| u.bytes).sum::<u64>(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_full_cache_evicts() {
+        #[derive(Clone)]
+        struct Blob(u64);
+        impl Weigh for Blob {
+            fn weight(&self) -> u64 {
+                self.0
+            }
+        }
+        let cache: Cache<u32, Blob> = Cache::new("doc", 100, EvictionPolicy::Lru);
+        let owner = Owner::new("ns.t", "");
+        cache.get_or_load(1, &owner, || async { Ok(Blob(60)) }).await.unwrap();
+        cache.get_or_load(2, &owner, || async { Ok(Blob(60)) }).await.unwrap(); // evicts key 1
+        assert!(cache.stats().used_bytes <= 100);
+        assert_eq!(cache.stats().evictions, 1);
     }
 }

@@ -189,7 +189,9 @@ impl ObjectStoreConfig {
         if !(r.backoff_base > 1.0 && r.backoff_base.is_finite()) {
             return Err(CacheError::config(key("retry.backoff_base"), "must be greater than 1"));
         }
-        for (name, value) in [("request_timeout_ms", self.request_timeout_ms), ("connect_timeout_ms", self.connect_timeout_ms)] {
+        for (name, value) in
+            [("request_timeout_ms", self.request_timeout_ms), ("connect_timeout_ms", self.connect_timeout_ms)]
+        {
             if value == Some(0) {
                 return Err(CacheError::config(key(name), "must be at least 1"));
             }
@@ -202,7 +204,9 @@ impl ObjectStoreConfig {
 fn is_object_store_option(name: &str) -> bool {
     use object_store::{aws::AmazonS3ConfigKey, azure::AzureConfigKey, gcp::GoogleConfigKey};
     let name = name.to_ascii_lowercase();
-    name.parse::<AmazonS3ConfigKey>().is_ok() || name.parse::<GoogleConfigKey>().is_ok() || name.parse::<AzureConfigKey>().is_ok()
+    name.parse::<AmazonS3ConfigKey>().is_ok()
+        || name.parse::<GoogleConfigKey>().is_ok()
+        || name.parse::<AzureConfigKey>().is_ok()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -386,15 +390,16 @@ impl NetworkingConfig {
         let Some(d) = self.discovery_service.as_deref().map(str::trim).filter(|d| !d.is_empty()) else {
             return Ok(Discovery::Single);
         };
-        let (scheme, list) = d
-            .split_once("://")
-            .ok_or_else(|| CacheError::config(key, format!("`{d}`: use static://host:port[,host:port] or etcd://host:port")))?;
+        let (scheme, list) = d.split_once("://").ok_or_else(|| {
+            CacheError::config(key, format!("`{d}`: use static://host:port[,host:port] or etcd://host:port"))
+        })?;
         let addrs: Vec<String> = list.split(',').map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect();
         if addrs.is_empty() {
             return Err(CacheError::config(key, format!("`{d}` lists no address")));
         }
         for a in &addrs {
-            let port = a.rsplit_once(':').and_then(|(h, p)| (!h.is_empty()).then_some(p)).and_then(|p| p.parse::<u16>().ok());
+            let port =
+                a.rsplit_once(':').and_then(|(h, p)| (!h.is_empty()).then_some(p)).and_then(|p| p.parse::<u16>().ok());
             if port.is_none() {
                 return Err(CacheError::config(key, format!("`{a}` is not host:port")));
             }
@@ -421,9 +426,8 @@ impl Config {
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            CacheError::config("--config", format!("cannot read {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CacheError::config("--config", format!("cannot read {}: {e}", path.display())))?;
         Self::from_yaml(&text)
     }
 
@@ -456,9 +460,11 @@ impl Config {
                 ));
             }
             // Glue's endpoint follows from the region.
-            CatalogType::Sql | CatalogType::Rest | CatalogType::Hive if ice.catalog_uri.is_none() =>
-            {
-                return Err(CacheError::config("cache_node.storage.iceberg.catalog_uri", "required for this catalog_type"));
+            CatalogType::Sql | CatalogType::Rest | CatalogType::Hive if ice.catalog_uri.is_none() => {
+                return Err(CacheError::config(
+                    "cache_node.storage.iceberg.catalog_uri",
+                    "required for this catalog_type",
+                ));
             }
             _ => {}
         }
@@ -473,7 +479,10 @@ impl Config {
         let net = &self.networking;
         let ports = [net.flight_port, net.grpc_port, net.http_port];
         if ports.iter().enumerate().any(|(i, p)| ports[..i].contains(p)) {
-            return Err(CacheError::config("cache_node.networking", "flight_port, grpc_port and http_port must differ"));
+            return Err(CacheError::config(
+                "cache_node.networking",
+                "flight_port, grpc_port and http_port must differ",
+            ));
         }
         net.discovery()?;
         let c = &self.cluster;
@@ -530,7 +539,11 @@ impl FromStr for ByteSize {
             "mib" => 1 << 20,
             "gib" => 1 << 30,
             "tib" => 1 << 40,
-            other => return Err(format!("unknown size unit `{other}` in `{s}` (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+            other => {
+                return Err(format!(
+                    "unknown size unit `{other}` in `{s}` (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                ));
+            }
         };
         Ok(ByteSize((num * mult as f64) as u64))
     }
@@ -561,15 +574,15 @@ mod size {
         ByteSize::deserialize(d).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
     }
 
-    pub fn total_memory<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+    pub(super) fn total_memory<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
         named(d, "total_memory")
     }
 
-    pub fn max_partition_size<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+    pub(super) fn max_partition_size<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
         named(d, "max_partition_size")
     }
 
-    pub fn split_size<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+    pub(super) fn split_size<'de, D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
         named(d, "split_size")
     }
 }
@@ -614,7 +627,9 @@ mod tests {
 
     #[test]
     fn object_store_settings_are_checked() {
-        let err = |yaml: &str| Config::from_yaml(&format!("cache_node:\n  storage:\n    iceberg: {{catalog_type: rest, catalog_uri: 'http://r'}}\n    object_store: {yaml}\n")).unwrap_err().to_string();
+        let err = |yaml: &str| {
+            Config::from_yaml(&format!("cache_node:\n  storage:\n    iceberg: {{catalog_type: rest, catalog_uri: 'http://r'}}\n    object_store: {yaml}\n")).unwrap_err().to_string()
+        };
         let e = err("{options: {aws_secret_acces_key: x}}");
         assert!(e.contains("object_store.options.aws_secret_acces_key"), "{e}");
         let e = err("{type: gcs, access_key_id: x}");

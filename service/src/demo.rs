@@ -97,7 +97,8 @@ async fn write_sales_data(catalog: &dyn Catalog, ident: &TableIdent) -> iceberg:
         catalog.create_namespace(ns, HashMap::new()).await?;
     }
     let spec = UnboundPartitionSpec::builder().add_partition_field(2, "date_month", Transform::Month)?.build();
-    let creation = TableCreation::builder().name(ident.name().to_string()).schema(schema()?).partition_spec(spec).build();
+    let creation =
+        TableCreation::builder().name(ident.name().to_string()).schema(schema()?).partition_spec(spec).build();
     let table = catalog.create_table(ns, creation).await?;
     let metadata = table.metadata();
     let iceberg_schema = metadata.current_schema().clone();
@@ -114,30 +115,30 @@ async fn write_sales_data(catalog: &dyn Catalog, ident: &TableIdent) -> iceberg:
         let next = first.checked_add_months(chrono::Months::new(1)).expect("in range");
         let month_days = (next - first).num_days() as usize;
         let rows = if month == 11 { DEMO_ROWS - order_id as usize } else { DEMO_ROWS * month_days / days };
-        let mut cols: (Vec<i64>, Vec<i32>, Vec<&str>, Vec<&str>, Vec<i32>, Vec<i128>, Vec<f64>, Vec<i64>) = Default::default();
+        let mut cols = SalesColumns::default();
         for i in 0..rows {
             let date = first + chrono::Days::new((i * month_days / rows) as u64);
             let quantity = 1 + (rng.next() % 10) as i32;
             let cents = 500 + (rng.next() % 200_000) as i128;
-            cols.0.push(order_id);
-            cols.1.push((date - epoch).num_days() as i32);
-            cols.2.push(REGIONS[(rng.next() % REGIONS.len() as u64) as usize]);
-            cols.3.push(PRODUCTS[(rng.next() % PRODUCTS.len() as u64) as usize]);
-            cols.4.push(quantity);
-            cols.5.push(cents);
-            cols.6.push(quantity as f64 * cents as f64 / 100.0);
-            cols.7.push((rng.next() % 50_000) as i64);
+            cols.order_id.push(order_id);
+            cols.date.push((date - epoch).num_days() as i32);
+            cols.region.push(REGIONS[(rng.next() % REGIONS.len() as u64) as usize]);
+            cols.product.push(PRODUCTS[(rng.next() % PRODUCTS.len() as u64) as usize]);
+            cols.quantity.push(quantity);
+            cols.unit_price.push(cents);
+            cols.amount.push(quantity as f64 * cents as f64 / 100.0);
+            cols.customer_id.push((rng.next() % 50_000) as i64);
             order_id += 1;
         }
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(cols.0)),
-            Arc::new(Date32Array::from(cols.1)),
-            Arc::new(StringArray::from(cols.2)),
-            Arc::new(StringArray::from(cols.3)),
-            Arc::new(Int32Array::from(cols.4)),
-            Arc::new(Decimal128Array::from(cols.5).with_precision_and_scale(10, 2).map_err(arrow_err)?),
-            Arc::new(Float64Array::from(cols.6)),
-            Arc::new(Int64Array::from(cols.7)),
+            Arc::new(Int64Array::from(cols.order_id)),
+            Arc::new(Date32Array::from(cols.date)),
+            Arc::new(StringArray::from(cols.region)),
+            Arc::new(StringArray::from(cols.product)),
+            Arc::new(Int32Array::from(cols.quantity)),
+            Arc::new(Decimal128Array::from(cols.unit_price).with_precision_and_scale(10, 2).map_err(arrow_err)?),
+            Arc::new(Float64Array::from(cols.amount)),
+            Arc::new(Int64Array::from(cols.customer_id)),
         ];
         let batch = RecordBatch::try_new(arrow_schema.clone(), columns).map_err(arrow_err)?;
         let months_since_epoch = (first.year() - 1970) * 12 + first.month0() as i32;
@@ -178,4 +179,19 @@ impl Lcg {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
+}
+
+/// One month of `demo.sales_data`, column by column.
+#[derive(Default)]
+struct SalesColumns {
+    order_id: Vec<i64>,
+    /// Days since the epoch.
+    date: Vec<i32>,
+    region: Vec<&'static str>,
+    product: Vec<&'static str>,
+    quantity: Vec<i32>,
+    /// Cents.
+    unit_price: Vec<i128>,
+    amount: Vec<f64>,
+    customer_id: Vec<i64>,
 }

@@ -3,9 +3,17 @@
 //! Every failure a user can cause or meet (bad config, bad SQL, unknown table,
 //! unreachable store, corrupt file) is a variant with enough context to act on.
 //! Nothing in the request path panics; errors travel up as `CacheError` and
-//! become a `tonic::Status` at the Flight boundary.
+//! become a `tonic::Status` at the Flight boundary. Errors from a store or a
+//! catalog keep their cause as their `source` (the message also spells the
+//! causes out, since a gRPC status carries text only).
 
-use tonic::Status;
+use std::sync::Arc;
+
+use arrow_cache_protocol::{error_chain, with_causes};
+use tonic::{Code, Status};
+
+/// The error an error was caused by, shared so that `CacheError` stays `Clone`.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = CacheError> = std::result::Result<T, E>;
@@ -27,12 +35,22 @@ pub enum CacheError {
 
     /// The catalog or object store could not be reached, or returned garbage.
     #[error("{context}: {message}")]
-    Unavailable { context: String, message: String },
+    Unavailable {
+        context: String,
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
 
     /// The object store or catalog refused this node's credentials. Not retried on other
     /// nodes: they share the configuration.
     #[error("{context}: {message}")]
-    PermissionDenied { context: String, message: String },
+    PermissionDenied {
+        context: String,
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
 
     /// A data or delete file could not be decoded.
     #[error("cannot read `{path}`: {message}")]
@@ -65,16 +83,19 @@ impl CacheError {
     }
 
     pub fn unavailable(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
-        Self::Unavailable { context: context.into(), message: err.to_string() }
+        Self::Unavailable { context: context.into(), message: err.to_string(), source: None }
     }
 
     /// An object store failed under a read of `context`: PERMISSION_DENIED when it refused
-    /// the credentials, UNAVAILABLE otherwise.
-    pub fn from_store(context: impl Into<String>, err: &(dyn std::error::Error + 'static)) -> Self {
-        let (context, message) = (context.into(), with_causes(err));
-        match refuses_credentials(err) {
-            true => Self::PermissionDenied { context, message },
-            false => Self::Unavailable { context, message },
+    /// the credentials, UNAVAILABLE otherwise. The store's error is kept as the source.
+    pub fn from_store(context: impl Into<String>, err: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        let cause = Cause::from(err);
+        let (context, message) = (context.into(), with_causes(&*cause));
+        let refused = error_chain(&*cause).any(refuses_credentials);
+        let source = Some(cause);
+        match refused {
+            true => Self::PermissionDenied { context, message, source },
+            false => Self::Unavailable { context, message, source },
         }
     }
 
@@ -90,7 +111,9 @@ impl CacheError {
         match status.code() {
             C::InvalidArgument | C::FailedPrecondition | C::OutOfRange => Self::InvalidArgument(message),
             C::NotFound => Self::NotFound(message),
-            C::PermissionDenied | C::Unauthenticated => Self::PermissionDenied { context: context.to_string(), message },
+            C::PermissionDenied | C::Unauthenticated => {
+                Self::PermissionDenied { context: context.to_string(), message, source: None }
+            }
             C::ResourceExhausted => Self::ResourceExhausted(message),
             C::Unimplemented => Self::Unsupported(message),
             C::DataLoss => {
@@ -103,7 +126,7 @@ impl CacheError {
             }
             C::Internal => Self::Internal(format!("{context}: {message}")),
             // Unreachable, cancelled, timed out, reset: worth trying elsewhere.
-            _ => Self::Unavailable { context: context.to_string(), message },
+            _ => Self::Unavailable { context: context.to_string(), message, source: None },
         }
     }
 
@@ -115,26 +138,38 @@ impl CacheError {
         let message = iceberg_message(&err);
         match err.kind() {
             K::TableNotFound | K::NamespaceNotFound => Self::NotFound(format!("{context}: {message}")),
-            K::DataInvalid | K::PreconditionFailed => {
-                Self::InvalidArgument(format!("{context}: {message}"))
-            }
+            K::DataInvalid | K::PreconditionFailed => Self::InvalidArgument(format!("{context}: {message}")),
             K::FeatureUnsupported => Self::Unsupported(format!("{context}: {message}")),
-            _ if credentials_refused(&err) => Self::PermissionDenied { context, message },
-            _ => Self::Unavailable { context, message },
+            _ => {
+                let refused = error_chain(&err).skip(1).any(refuses_credentials);
+                let source = Some(Arc::new(err) as Cause);
+                match refused {
+                    true => Self::PermissionDenied { context, message, source },
+                    false => Self::Unavailable { context, message, source },
+                }
+            }
         }
     }
-}
 
-/// A store or catalog said no to our credentials, somewhere in `err`'s causes.
-fn credentials_refused(err: &iceberg::Error) -> bool {
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if refuses_credentials(cause) {
-            return true;
+    /// The gRPC status code this error is answered with.
+    pub fn code(&self) -> Code {
+        match self {
+            CacheError::Config { .. } | CacheError::InvalidArgument(_) => Code::InvalidArgument,
+            CacheError::NotFound(_) => Code::NotFound,
+            CacheError::Unavailable { .. } => Code::Unavailable,
+            CacheError::PermissionDenied { .. } => Code::PermissionDenied,
+            CacheError::CorruptFile { .. } => Code::DataLoss,
+            CacheError::ResourceExhausted(_) => Code::ResourceExhausted,
+            CacheError::Unsupported(_) => Code::Unimplemented,
+            CacheError::Internal(_) => Code::Internal,
         }
-        source = cause.source();
     }
-    false
+
+    /// Would another node answer differently? Not for errors in the request
+    /// or the data, which every node shares (the protocol's retry rule).
+    pub fn retryable(&self) -> bool {
+        arrow_cache_protocol::headers::is_retryable(self.code())
+    }
 }
 
 /// Catalog clients report refused credentials as [`AccessDenied`]; object_store as its own variants.
@@ -152,45 +187,28 @@ fn refuses_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
 #[error("{0}")]
 pub struct AccessDenied(pub String);
 
-/// iceberg-rust's Display repeats context over several lines; keep it on one.
+/// iceberg-rust's Display repeats context over several lines; keep it on one,
+/// with the causes its message leaves out.
 fn iceberg_message(err: &iceberg::Error) -> String {
     let mut msg = err.message().to_string();
-    append_causes(&mut msg, std::error::Error::source(err));
-    msg.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The error and the causes its message leaves out: "error sending request" says little
-/// without "tcp connect error: Connection refused".
-pub fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    append_causes(&mut message, err.source());
-    message
-}
-
-fn append_causes(message: &mut String, mut source: Option<&(dyn std::error::Error + 'static)>) {
-    while let Some(cause) = source {
+    for cause in error_chain(err).skip(1) {
         let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
+        if !msg.contains(&text) {
+            msg = format!("{msg}: {text}");
         }
-        source = cause.source();
     }
+    msg.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl From<CacheError> for Status {
     fn from(err: CacheError) -> Self {
-        let msg = err.to_string();
-        match err {
-            CacheError::Config { .. } | CacheError::InvalidArgument(_) => Status::invalid_argument(msg),
-            CacheError::NotFound(_) => Status::not_found(msg),
-            CacheError::Unavailable { .. } => Status::unavailable(msg),
-            CacheError::PermissionDenied { .. } => Status::permission_denied(msg),
-            CacheError::CorruptFile { .. } => Status::data_loss(msg),
-            CacheError::ResourceExhausted(_) => Status::resource_exhausted(msg),
-            CacheError::Unsupported(_) => Status::unimplemented(msg),
-            CacheError::Internal(_) => Status::internal(msg),
-        }
+        Status::new(err.code(), err.to_string())
+    }
+}
+
+impl From<arrow_cache_protocol::InvalidRequest> for CacheError {
+    fn from(err: arrow_cache_protocol::InvalidRequest) -> Self {
+        CacheError::InvalidArgument(err.0)
     }
 }
 

@@ -2,27 +2,32 @@
 //! Arrow and serves them over Arrow Flight, with filters and projections
 //! applied at the cache.
 //!
-//! The modules follow the data path:
+//! The modules follow the data path, and import only downwards (a test,
+//! `module_order`, checks the `use crate::` lines against this order):
 //!
 //! ```text
-//! config ─> catalog ─> plan ─> load ─> cache ─> read ─> serve
-//!           (tables,   (snapshot, (Parquet (bytes-   (filter,  (Flight, Flight SQL,
-//!            TTL)       splits)    by id)   budget)   project)  DataFusion SQL, HTTP)
+//! main ─> cli, demo ─> node ─> serve ─> exec ─> cluster, read ─> plan ─> catalog, load ─> cache, storage ─> config ─> error
+//!                      (servers) (Flight,  (scans, (members,  (filter,  (snapshot, (tables, (Parquet  (bytes   (object
+//!                                control,  routing, placement) project)  splits)   TTL)     by id)    budget)   stores)
+//!                                HTTP)     SQL, actions)
 //! ```
-//! `storage` is the one I/O stack (object_store) under catalog and load.
+//! What crosses the wire (requests, tickets, actions, the control plane's
+//! .proto) and the client that nodes use to reach each other live in the
+//! `arrow-cache-protocol` crate.
 
-pub mod cache;
-pub mod catalog;
-pub mod client;
+pub(crate) mod cache;
+pub(crate) mod catalog;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod error;
-pub mod load;
+pub mod exec;
+pub(crate) mod load;
 pub mod node;
 pub mod plan;
-pub mod read;
+pub(crate) mod read;
 pub mod serve;
-pub mod storage;
+pub(crate) mod storage;
 
 pub use error::{CacheError, Result};

@@ -3,13 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use arrow_cache::client::{self, OutputFormat};
+use arrow_cache::cli::{self as client, OutputFormat};
 use arrow_cache::config::{ByteSize, Config};
 use arrow_cache::node::Node;
 use arrow_cache::{CacheError, Result, demo};
+use arrow_cache_protocol::action::{TableAction, TableOp};
 use clap::{Parser, Subcommand};
-use arrow_cache::cluster::control::TableOp;
-use arrow_cache::cluster::proto::TableRequest;
 
 #[derive(Parser)]
 #[command(name = "arrow-cache", version, about = "A cache for Apache Iceberg tables, served as Arrow over Flight")]
@@ -149,7 +148,10 @@ async fn run(cli: Cli) -> Result<()> {
                 cfg.memory.total_memory = m;
             }
             if config.is_none() && cfg.storage.iceberg.tables.is_empty() {
-                return Err(CacheError::config("--config", "give a config file naming a catalog (see README), or run `arrow-cache demo`"));
+                return Err(CacheError::config(
+                    "--config",
+                    "give a config file naming a catalog (see README), or run `arrow-cache demo`",
+                ));
             }
             cfg.validate()?;
             init_logging(&cli.log_format);
@@ -193,19 +195,23 @@ Press Ctrl-C to stop."#,
             println!("{}", client::render(&batches, format)?);
             Ok(())
         }
-        Command::Stats { table, cluster } => print(client::table_op(&cluster, TableOp::Stats, request(table, None, None)).await?),
+        Command::Stats { table, cluster } => {
+            print(client::table_op(&cluster, TableOp::Stats, request(table, None, None)).await?)
+        }
         Command::Invalidate { table, partition, cluster } => {
             print(client::table_op(&cluster, TableOp::Invalidate, request(table, partition, None)).await?)
         }
         Command::Warm { table, partition, columns, cluster } => {
             print(client::table_op(&cluster, TableOp::Warm, request(table, partition, columns)).await?)
         }
-        Command::Cluster { command: ClusterCommand::Status { cluster } } => print(client::cluster_status(&cluster).await?),
+        Command::Cluster { command: ClusterCommand::Status { cluster } } => {
+            print(client::cluster_status(&cluster).await?)
+        }
     }
 }
 
-fn request(table: String, partition: Option<String>, columns: Option<Vec<String>>) -> TableRequest {
-    TableRequest { table, partition, columns: columns.unwrap_or_default(), local_only: false }
+fn request(table: String, partition: Option<String>, columns: Option<Vec<String>>) -> TableAction {
+    TableAction { table, partition, columns }
 }
 
 fn print(value: serde_json::Value) -> Result<()> {

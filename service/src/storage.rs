@@ -17,9 +17,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use iceberg::io::{
-    FileMetadata, FileRead, FileWrite, InputFile, OutputFile, Storage, StorageConfig, StorageFactory,
-};
+use iceberg::io::{FileMetadata, FileRead, FileWrite, InputFile, OutputFile, Storage, StorageConfig, StorageFactory};
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::buffered::BufWriter;
@@ -32,7 +30,9 @@ use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use crate::config::{ObjectStoreConfig, StoreKind};
-use crate::error::{with_causes, CacheError, Result};
+use arrow_cache_protocol::with_causes;
+
+use crate::error::{CacheError, Result};
 
 /// The node's object stores, one per scheme and bucket, built on first use.
 #[derive(Default)]
@@ -78,14 +78,8 @@ impl ObjectStores {
         Self { options, retry: config.retry.to_object_store(), stores: RwLock::default() }
     }
 
-    /// The store holding `location` and the object's path inside it.
-    ///
-    /// ```
-    /// # use arrow_cache::storage::ObjectStores;
-    /// let stores = ObjectStores::default();
-    /// let (_store, path) = stores.resolve("/tmp/wh/data/f.parquet").unwrap();
-    /// assert_eq!(path.as_ref(), "tmp/wh/data/f.parquet");
-    /// ```
+    /// The store holding `location` and the object's path inside it
+    /// (`/tmp/wh/data/f.parquet` is `tmp/wh/data/f.parquet` in the local store).
     pub fn resolve(&self, location: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
         let url = to_url(location)?;
         let key = format!("{}://{}", url.scheme(), url.authority());
@@ -104,7 +98,11 @@ impl ObjectStores {
 /// A store for `url`'s scheme and bucket: the environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`,
 /// read by object_store itself), then every option its builder knows (the list mixes AWS,
 /// Google and Azure keys; each builder skips the others'), and `retry`.
-fn build_store(url: &Url, options: &[(String, String)], retry: &RetryConfig) -> object_store::Result<Arc<dyn ObjectStore>> {
+fn build_store(
+    url: &Url,
+    options: &[(String, String)],
+    retry: &RetryConfig,
+) -> object_store::Result<Arc<dyn ObjectStore>> {
     fn configure<B, K: FromStr>(builder: B, options: &[(String, String)], set: impl Fn(B, K, &str) -> B) -> B {
         options.iter().fold(builder, |b, (k, v)| match k.parse::<K>() {
             Ok(key) => set(b, key, v),
@@ -115,20 +113,28 @@ fn build_store(url: &Url, options: &[(String, String)], retry: &RetryConfig) -> 
     Ok(match scheme {
         ObjectStoreScheme::Local => Arc::new(LocalFileSystem::new()),
         ObjectStoreScheme::AmazonS3 => {
-            let b = configure(AmazonS3Builder::from_env().with_url(url.as_str()), options, |b, k, v| b.with_config(k, v));
+            let b =
+                configure(AmazonS3Builder::from_env().with_url(url.as_str()), options, |b, k, v| b.with_config(k, v));
             Arc::new(b.with_retry(retry.clone()).build()?)
         }
         ObjectStoreScheme::GoogleCloudStorage => {
-            let b = configure(GoogleCloudStorageBuilder::from_env().with_url(url.as_str()), options, |b, k, v| b.with_config(k, v));
+            let b = configure(GoogleCloudStorageBuilder::from_env().with_url(url.as_str()), options, |b, k, v| {
+                b.with_config(k, v)
+            });
             Arc::new(b.with_retry(retry.clone()).build()?)
         }
         ObjectStoreScheme::MicrosoftAzure => {
-            let b = configure(MicrosoftAzureBuilder::from_env().with_url(url.as_str()), options, |b, k, v| b.with_config(k, v));
+            let b = configure(MicrosoftAzureBuilder::from_env().with_url(url.as_str()), options, |b, k, v| {
+                b.with_config(k, v)
+            });
             Arc::new(b.with_retry(retry.clone()).build()?)
         }
         other => {
             return Err(object_store::Error::NotSupported {
-                source: format!("no object store for {other:?} locations (`{url}`): use s3://, gs://, abfs(s):// or file://").into(),
+                source: format!(
+                    "no object store for {other:?} locations (`{url}`): use s3://, gs://, abfs(s):// or file://"
+                )
+                .into(),
             });
         }
     })
@@ -162,8 +168,8 @@ fn to_url(location: &str) -> Result<Url> {
         return Url::from_file_path(location)
             .map_err(|_| CacheError::invalid(format!("`{location}` is not a valid file path")));
     }
-    let url = Url::parse(location)
-        .map_err(|e| CacheError::invalid(format!("`{location}` is not a valid location: {e}")))?;
+    let url =
+        Url::parse(location).map_err(|e| CacheError::invalid(format!("`{location}` is not a valid location: {e}")))?;
     // Hadoop's spellings of S3 and local paths, common in Spark-written metadata.
     match url.scheme() {
         "s3n" => Url::parse(&location.replacen("s3n://", "s3://", 1)),
@@ -202,14 +208,14 @@ fn resolve_for_iceberg(stores: &ObjectStores, path: &str) -> iceberg::Result<(Ar
 
 /// iceberg-rust's `Storage` on top of [`ObjectStores`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ObjectStoreStorage {
+pub(crate) struct ObjectStoreStorage {
     // Built from config at start-up; a deserialized copy (another process) falls back to the environment.
     #[serde(skip)]
     stores: Arc<ObjectStores>,
 }
 
 impl ObjectStoreStorage {
-    pub fn new(stores: Arc<ObjectStores>) -> Self {
+    pub(crate) fn new(stores: Arc<ObjectStores>) -> Self {
         Self { stores }
     }
 }
@@ -318,13 +324,13 @@ impl FileWrite for ObjectWrite {
 
 /// Hands catalogs an [`ObjectStoreStorage`] over the node's stores.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ObjectStoreStorageFactory {
+pub(crate) struct ObjectStoreStorageFactory {
     #[serde(skip)]
     stores: Arc<ObjectStores>,
 }
 
 impl ObjectStoreStorageFactory {
-    pub fn new(stores: Arc<ObjectStores>) -> Self {
+    pub(crate) fn new(stores: Arc<ObjectStores>) -> Self {
         Self { stores }
     }
 }
@@ -333,5 +339,17 @@ impl ObjectStoreStorageFactory {
 impl StorageFactory for ObjectStoreStorageFactory {
     fn build(&self, _config: &StorageConfig) -> iceberg::Result<Arc<dyn Storage>> {
         Ok(Arc::new(ObjectStoreStorage::new(self.stores.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_resolve() {
+        let stores = ObjectStores::default();
+        let (_store, path) = stores.resolve("/tmp/wh/data/f.parquet").unwrap();
+        assert_eq!(path.as_ref(), "tmp/wh/data/f.parquet");
     }
 }

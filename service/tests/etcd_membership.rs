@@ -166,9 +166,7 @@ fn member(id: &str, port: u16) -> MemberInfo {
 async fn join(etcd: &Etcd, me: MemberInfo, ttl: Duration) -> EtcdMembership {
     init_logs();
     let id = me.node_id.clone();
-    EtcdMembership::join(&[etcd.endpoint()], PREFIX, me, ttl)
-        .await
-        .unwrap_or_else(|e| panic!("{id} cannot join: {e}"))
+    EtcdMembership::join(&[etcd.endpoint()], PREFIX, me, ttl).await.unwrap_or_else(|e| panic!("{id} cannot join: {e}"))
 }
 
 /// RUST_LOG=arrow_cache=debug shows the membership's own log.
@@ -257,10 +255,7 @@ async fn a_duplicate_node_id_is_rejected() {
         .expect_err("a second node with the same id and another address must be rejected");
     assert!(matches!(err, CacheError::Config { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(
-        msg.contains("duplicate cluster.node_id `n1`: already registered by grpc+tcp://127.0.0.1:7000"),
-        "{msg}"
-    );
+    assert!(msg.contains("duplicate cluster.node_id `n1`: already registered by grpc+tcp://127.0.0.1:7000"), "{msg}");
     assert_eq!(ids(&a.members()), ["n1"]);
     assert_eq!(a.members().borrow()["n1"], member("n1", 7000), "the first registration is intact");
 
@@ -281,9 +276,10 @@ async fn an_unreachable_etcd_is_a_clear_error_quickly() {
     // Nothing listens on this port.
     let port = free_port();
     let start = Instant::now();
-    let err = EtcdMembership::join(&[format!("etcd://127.0.0.1:{port}")], PREFIX, member("a", 7000), Duration::from_secs(5))
-        .await
-        .expect_err("no etcd there");
+    let err =
+        EtcdMembership::join(&[format!("etcd://127.0.0.1:{port}")], PREFIX, member("a", 7000), Duration::from_secs(5))
+            .await
+            .expect_err("no etcd there");
     assert!(start.elapsed() < Duration::from_secs(3), "took {:?}", start.elapsed());
     assert!(matches!(err, CacheError::Unavailable { .. }), "{err:?}");
     let msg = err.to_string();
@@ -294,9 +290,10 @@ async fn an_unreachable_etcd_is_a_clear_error_quickly() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap().to_string();
     let start = Instant::now();
-    let err = EtcdMembership::join(std::slice::from_ref(&silent_addr), PREFIX, member("a", 7000), Duration::from_secs(5))
-        .await
-        .expect_err("a silent server is not etcd");
+    let err =
+        EtcdMembership::join(std::slice::from_ref(&silent_addr), PREFIX, member("a", 7000), Duration::from_secs(5))
+            .await
+            .expect_err("a silent server is not etcd");
     let took = start.elapsed();
     assert!(took < Duration::from_secs(4), "took {took:?}");
     assert!(err.to_string().starts_with(&format!("cannot reach etcd at {silent_addr}: ")), "{err}");

@@ -12,26 +12,43 @@
 #   tests/spark/run.sh                                   # everything
 #   tests/spark/run.sh -PallSparkSuites                  # every suite on every Spark line
 #   tests/spark/run.sh -x :spark-4.1:test                # extra arguments go to Gradle
+#   tests/spark/run.sh --prefetch                        # only the downloads (see below)
+#
+# --prefetch installs the JDK and Gradle when missing and downloads every Spark line's test
+# dependencies into ~/.gradle, nothing else (no cargo, no venv, no tests): tests/run.sh runs it in
+# the background while cargo builds, so that the later full run finds them cached.
 #
 # Uses `gradle` from PATH (Debian's 4.4.1 is enough; installed with apt-get when missing) or the
 # command in $GRADLE (e.g. GRADLE=./gradlew for the wrapper's current Gradle).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+prefetch=false
+if [[ "${1:-}" == --prefetch ]]; then
+    prefetch=true
+    shift
+fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/arrow-cache/target}
 mkdir -p "$CARGO_TARGET_DIR"
 
 if ! command -v javac >/dev/null 2>&1; then
     echo "== installing a JDK (openjdk-17-jdk-headless)"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openjdk-17-jdk-headless
+    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless
 fi
 if [ -z "${GRADLE:-}" ]; then
     if ! command -v gradle >/dev/null 2>&1; then
         echo "== installing gradle"
-        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq gradle
+        $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gradle
     fi
     GRADLE=gradle
+fi
+
+if $prefetch; then
+    # -PskipCargo: resolving the dependencies needs no native bridge.
+    "$GRADLE" -q -p "$repo/jvm-connector" --no-daemon -PskipCargo "$@" \
+        :spark-3.5:prefetch :spark-4.0:prefetch :spark-4.1:prefetch
+    exit 0
 fi
 
 if [ -z "${ARROW_CACHE_BIN:-}" ]; then

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import itertools
-import json
 
 import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, GreaterThanOrEqual, LessThan
@@ -20,6 +19,7 @@ from pyiceberg.types import DecimalType, FloatType, IntegerType, LongType, Neste
 from . import tables as T
 from .compare import assert_same_rows
 from .node import Node
+from .protocol import ScanAppMetadata, ScanRequest
 
 BASE = Schema(NestedField(1, "id", LongType(), required=False),
               NestedField(2, "small", IntegerType(), required=False),
@@ -57,10 +57,10 @@ def rows_for(table, ids: range) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-def scan(node: Node, request: dict) -> tuple[dict, pa.Table]:
+def scan(node: Node, request: ScanRequest | dict) -> tuple[dict, pa.Table]:
     """A scan request; returns the FlightInfo's app_metadata (snapshot and schema read) and rows."""
     info, rows = node.scan(request)
-    return json.loads(info.app_metadata.decode()), rows
+    return ScanAppMetadata.from_json(info.app_metadata).to_json(), rows
 
 
 def expected(wh: T.Warehouse, name: str, snapshot_id: int | None, schema_id: int,
@@ -78,7 +78,7 @@ def expected(wh: T.Warehouse, name: str, snapshot_id: int | None, schema_id: int
 
 def assert_reported_read(node: Node, wh: T.Warehouse, name: str, request: dict | None = None,
                          row_filter=None) -> dict:
-    meta, got = scan(node, {"table": name, **(request or {})})
+    meta, got = scan(node, ScanRequest.from_json({"table": name, **(request or {})}))
     assert_same_rows(got, expected(wh, name, meta["snapshot_id"], meta["schema_id"], row_filter))
     return meta
 

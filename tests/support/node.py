@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import yaml
 
+from .protocol import ScanRequest, TableAction
+
 HEALTH_TIMEOUT_S = 60
 
 
@@ -231,8 +233,11 @@ class Node:
     def new_flight_client(self) -> flight.FlightClient:
         return flight.FlightClient(self.flight_uri)
 
-    def do_action(self, name: str, body: dict | None = None) -> dict:
-        payload = json.dumps(body or {}).encode()
+    def do_action(self, name: str, body: TableAction | dict | None = None) -> dict:
+        """A TableAction is checked before it is sent; a dict goes as it is (bodies the node must
+        refuse)."""
+        payload = (body.encode() if isinstance(body, TableAction)
+                   else json.dumps(body or {}).encode())
         results = list(self.flight_client().do_action(flight.Action(name, payload)))
         if not results:
             return {}
@@ -242,12 +247,15 @@ class Node:
         client = client or self.flight_client()
         return client.do_get(flight.Ticket(query.encode())).read_all()
 
-    def scan(self, request: dict, client: flight.FlightClient | None = None,
+    def scan(self, request: ScanRequest | dict, client: flight.FlightClient | None = None,
              ) -> tuple[flight.FlightInfo, pa.Table]:
-        """GetFlightInfo for a scan request, then DoGet every endpoint; the union is the result."""
+        """GetFlightInfo for a scan request, then DoGet every endpoint; the union is the result.
+        A ScanRequest is checked before it is sent; a dict goes as it is (requests the node must
+        refuse)."""
         client = client or self.flight_client()
-        info = client.get_flight_info(
-            flight.FlightDescriptor.for_command(json.dumps(request).encode()))
+        command = (request.encode() if isinstance(request, ScanRequest)
+                   else json.dumps(request).encode())
+        info = client.get_flight_info(flight.FlightDescriptor.for_command(command))
         parts = [client.do_get(ep.ticket).read_all() for ep in info.endpoints]
         return info, concat(parts, info.schema)
 

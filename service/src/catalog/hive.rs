@@ -21,18 +21,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use iceberg::ErrorKind;
 use thrift::protocol::{
-    TBinaryInputProtocol, TBinaryOutputProtocol, TFieldIdentifier, TInputProtocol, TMessageIdentifier,
-    TMessageType, TOutputProtocol, TStructIdentifier, TType,
+    TBinaryInputProtocol, TBinaryOutputProtocol, TFieldIdentifier, TInputProtocol, TMessageIdentifier, TMessageType,
+    TOutputProtocol, TStructIdentifier, TType,
 };
 
-use super::read_only::{iceberg_metadata_location, not_iceberg, MetastoreReader};
+use super::read_only::{MetastoreReader, iceberg_metadata_location, not_iceberg};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A Hive metastore, read through its Thrift API (a [`MetastoreReader`]).
 #[derive(Debug)]
-pub struct HiveCatalog {
+pub(crate) struct HiveCatalog {
     /// `host:port` of each metastore, in the order they are tried.
     metastores: Vec<String>,
 }
@@ -62,7 +62,7 @@ enum Reply<T> {
 
 impl HiveCatalog {
     /// A client for the metastores in `uri` (`thrift://host:port`, comma-separated).
-    pub fn new(uri: &str) -> Result<Self, String> {
+    pub(crate) fn new(uri: &str) -> Result<Self, String> {
         let metastores = uri
             .split(',')
             .map(|u| {

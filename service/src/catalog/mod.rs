@@ -19,9 +19,9 @@ use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableIdent};
 use iceberg_catalog_rest::RestCatalogBuilder;
 use iceberg_catalog_sql::SqlCatalogBuilder;
 
-pub mod glue;
-pub mod hive;
-pub mod read_only;
+pub(crate) mod glue;
+pub(crate) mod hive;
+pub(crate) mod read_only;
 
 use crate::config::{CatalogType, IcebergConfig};
 use crate::error::{CacheError, Result};
@@ -73,13 +73,13 @@ impl TableRegistry {
             CatalogType::Sql => {
                 let sql = sql_uri(&uri)?;
                 // Name the missing file plainly rather than pass on sqlx's "unable to open database file".
-                if let Some(file) = sql.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p)) {
-                    if !std::path::Path::new(file).exists() {
-                        return Err(CacheError::config(
-                            "cache_node.storage.iceberg.catalog_uri",
-                            format!("SQLite catalog file `{file}` does not exist"),
-                        ));
-                    }
+                if let Some(file) = sql.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
+                    && !std::path::Path::new(file).exists()
+                {
+                    return Err(CacheError::config(
+                        "cache_node.storage.iceberg.catalog_uri",
+                        format!("SQLite catalog file `{file}` does not exist"),
+                    ));
                 }
                 props.insert("uri".into(), sql);
                 let catalog = SqlCatalogBuilder::default()
@@ -129,10 +129,10 @@ impl TableRegistry {
 
     /// The table with the snapshot it had when last loaded, reloaded after the TTL.
     pub async fn table(&self, name: &str) -> Result<Table> {
-        if let Some((table, at)) = self.loaded.read().expect("registry poisoned").get(name) {
-            if at.elapsed() < self.ttl {
-                return Ok(table.clone());
-            }
+        if let Some((table, at)) = self.loaded.read().expect("registry poisoned").get(name)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(table.clone());
         }
         self.refresh(name).await
     }
@@ -140,13 +140,14 @@ impl TableRegistry {
     /// Loads the table's current metadata now.
     pub async fn refresh(&self, name: &str) -> Result<Table> {
         let table = self.load(name).await?;
-        let before = self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table.clone(), Instant::now()));
+        let before =
+            self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table.clone(), Instant::now()));
         let now = table.metadata().current_snapshot_id();
-        if let (Some((old, _)), Some(now)) = (before, now) {
-            if old.metadata().current_snapshot_id() != Some(now) {
-                tracing::info!(table = name, snapshot = now, "new snapshot");
-                let _ = self.changes.send(SnapshotChange { table: name.to_string(), snapshot_id: now, from_peer: false });
-            }
+        if let (Some((old, _)), Some(now)) = (before, now)
+            && old.metadata().current_snapshot_id() != Some(now)
+        {
+            tracing::info!(table = name, snapshot = now, "new snapshot");
+            let _ = self.changes.send(SnapshotChange { table: name.to_string(), snapshot_id: now, from_peer: false });
         }
         Ok(table)
     }
@@ -154,7 +155,8 @@ impl TableRegistry {
     /// Another node saw snapshot `snapshot_id` of `name`: reload unless this
     /// node already has it. The change is marked `from_peer`, so it is not announced again.
     pub async fn adopt(&self, name: &str, snapshot_id: i64) -> Result<()> {
-        let current = self.loaded.read().expect("registry poisoned").get(name).map(|(t, _)| t.metadata().current_snapshot_id());
+        let current =
+            self.loaded.read().expect("registry poisoned").get(name).map(|(t, _)| t.metadata().current_snapshot_id());
         match current {
             // Never loaded here: the first query will load it fresh.
             None => Ok(()),
@@ -164,7 +166,11 @@ impl TableRegistry {
                 let now = table.metadata().current_snapshot_id();
                 self.loaded.write().expect("registry poisoned").insert(name.to_string(), (table, Instant::now()));
                 if let Some(now) = now {
-                    let _ = self.changes.send(SnapshotChange { table: name.to_string(), snapshot_id: now, from_peer: true });
+                    let _ = self.changes.send(SnapshotChange {
+                        table: name.to_string(),
+                        snapshot_id: now,
+                        from_peer: true,
+                    });
                 }
                 Ok(())
             }
@@ -213,10 +219,8 @@ impl TableRegistry {
     pub async fn list(&self) -> Result<Vec<String>> {
         let mut names: Vec<String> = self.static_tables.keys().cloned().collect();
         if let Some(catalog) = &self.catalog {
-            let mut pending = catalog
-                .list_namespaces(None)
-                .await
-                .map_err(|e| catalog_error("listing namespaces", e))?;
+            let mut pending =
+                catalog.list_namespaces(None).await.map_err(|e| catalog_error("listing namespaces", e))?;
             while let Some(ns) = pending.pop() {
                 // Nested namespaces: list children too.
                 if let Ok(children) = catalog.list_namespaces(Some(&ns)).await {
@@ -285,7 +289,7 @@ fn kind_name(kind: CatalogType) -> &'static str {
 }
 
 /// `ns.tbl` (or `a.b.tbl` for nested namespaces) as an Iceberg identifier.
-pub fn parse_table_name(name: &str) -> Result<TableIdent> {
+pub(crate) fn parse_table_name(name: &str) -> Result<TableIdent> {
     let parts: Vec<&str> = name.split('.').collect();
     if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
         return Err(CacheError::invalid(format!("table name `{name}` must look like `namespace.table`")));
@@ -296,20 +300,14 @@ pub fn parse_table_name(name: &str) -> Result<TableIdent> {
     Ok(TableIdent::new(ns, table.to_string()))
 }
 
-pub fn table_name(ident: &TableIdent) -> String {
+pub(crate) fn table_name(ident: &TableIdent) -> String {
     format!("{}.{}", ident.namespace().join("."), ident.name())
 }
 
 /// Accepts the SQL catalog URIs that pyiceberg (SQLAlchemy) and Spark (JDBC)
-/// users already have, and turns them into the sqlx form.
-///
-/// ```
-/// # use arrow_cache::catalog::sql_uri;
-/// assert_eq!(sql_uri("sqlite:////data/c.db").unwrap(), "sqlite:///data/c.db");
-/// assert_eq!(sql_uri("jdbc:sqlite:/data/c.db").unwrap(), "sqlite:///data/c.db");
-/// assert_eq!(sql_uri("jdbc:postgresql://h:5432/db").unwrap(), "postgresql://h:5432/db");
-/// ```
-pub fn sql_uri(uri: &str) -> Result<String> {
+/// users already have, and turns them into the sqlx form (`sqlite:////data/c.db`
+/// and `jdbc:sqlite:/data/c.db` are `sqlite:///data/c.db`).
+pub(crate) fn sql_uri(uri: &str) -> Result<String> {
     let uri = uri.strip_prefix("jdbc:").unwrap_or(uri);
     if let Some(rest) = uri.strip_prefix("sqlite:") {
         let path = rest.trim_start_matches("file:").trim_start_matches('/');
@@ -345,5 +343,12 @@ mod tests {
         let err = iceberg::Error::new(iceberg::ErrorKind::Unexpected, "Failed to execute http request");
         let msg = catalog_error("REST catalog `http://h`", err).to_string();
         assert!(msg.contains("Failed to execute http request") && !msg.contains("HTTP"), "{msg}");
+    }
+
+    #[test]
+    fn sql_uris_of_pyiceberg_and_spark() {
+        assert_eq!(sql_uri("sqlite:////data/c.db").unwrap(), "sqlite:///data/c.db");
+        assert_eq!(sql_uri("jdbc:sqlite:/data/c.db").unwrap(), "sqlite:///data/c.db");
+        assert_eq!(sql_uri("jdbc:postgresql://h:5432/db").unwrap(), "postgresql://h:5432/db");
     }
 }

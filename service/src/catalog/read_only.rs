@@ -16,7 +16,7 @@ use iceberg::{Catalog, ErrorKind, Namespace, NamespaceIdent, TableCommit, TableC
 /// The reads a metastore that keeps Iceberg tables as pointers to their
 /// metadata files (Hive, Glue) must answer. Databases are one level deep.
 #[async_trait]
-pub trait MetastoreReader: std::fmt::Debug + Send + Sync {
+pub(crate) trait MetastoreReader: std::fmt::Debug + Send + Sync {
     /// The metastore's name in messages ("Hive", "Glue").
     const NAME: &'static str;
 
@@ -35,28 +35,30 @@ pub trait MetastoreReader: std::fmt::Debug + Send + Sync {
 
 /// The parameters by which Iceberg's writers mark a Hive or Glue table as
 /// theirs: `table_type=ICEBERG`, and the current `metadata_location`.
-pub fn iceberg_metadata_location(params: &HashMap<String, String>) -> Option<&str> {
+pub(crate) fn iceberg_metadata_location(params: &HashMap<String, String>) -> Option<&str> {
     let iceberg = params.get("table_type").is_some_and(|t| t.eq_ignore_ascii_case("iceberg"));
     params.get("metadata_location").map(String::as_str).filter(|_| iceberg)
 }
 
 /// A `TableNotFound` for a table that exists but is not an Iceberg table.
-pub fn not_iceberg(metastore: &str, database: &str, table: &str) -> iceberg::Error {
+pub(crate) fn not_iceberg(metastore: &str, database: &str, table: &str) -> iceberg::Error {
     iceberg::Error::new(
         ErrorKind::TableNotFound,
-        format!("{metastore} table `{database}.{table}` is not an Iceberg table (no table_type=ICEBERG and metadata_location)"),
+        format!(
+            "{metastore} table `{database}.{table}` is not an Iceberg table (no table_type=ICEBERG and metadata_location)"
+        ),
     )
 }
 
 /// A [`Catalog`] that reads through a [`MetastoreReader`] and refuses writes.
 #[derive(Debug)]
-pub struct ReadOnlyCatalog<R> {
+pub(crate) struct ReadOnlyCatalog<R> {
     reader: R,
     file_io: FileIO,
 }
 
 impl<R: MetastoreReader> ReadOnlyCatalog<R> {
-    pub fn new(reader: R, file_io: FileIO) -> Self {
+    pub(crate) fn new(reader: R, file_io: FileIO) -> Self {
         Self { reader, file_io }
     }
 

@@ -19,16 +19,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::etcd::EtcdMembership;
-use super::{MemberInfo, Members, Peers, proto};
+use arrow_cache_protocol::client::Channels;
+use arrow_cache_protocol::control;
+
+use super::{MemberInfo, Members};
 use crate::config::{Config, Discovery};
 use crate::error::Result;
 
 /// What this node knows about each member or configured peer, for `cluster status`.
 #[derive(Debug, Clone, Default)]
-pub struct MemberStates(Arc<Mutex<BTreeMap<String, MemberState>>>);
+pub(crate) struct MemberStates(Arc<Mutex<BTreeMap<String, MemberState>>>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberState {
+pub(crate) struct MemberState {
     /// The member, once it has answered.
     pub member: Option<MemberInfo>,
     /// `up`, `down` (stopped answering) or `rejected` (answers, but may not join).
@@ -38,7 +41,7 @@ pub struct MemberState {
 
 impl MemberStates {
     /// Keyed by control address (static) or node id (etcd).
-    pub fn snapshot(&self) -> BTreeMap<String, MemberState> {
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, MemberState> {
         self.0.lock().expect("member states poisoned").clone()
     }
 
@@ -61,7 +64,8 @@ impl MemberStates {
 }
 
 /// The running membership protocol; dropping it stops its tasks.
-pub enum Membership {
+#[expect(dead_code, reason = "the variants hold their tasks and senders for their Drop")]
+pub(super) enum Membership {
     /// Holds the sender so the member set (just this node) stays open.
     Single(watch::Sender<Members>),
     Static(AbortOnDrop),
@@ -69,11 +73,11 @@ pub enum Membership {
 }
 
 impl Membership {
-    pub async fn start(
+    pub(super) async fn start(
         discovery: &Discovery,
         config: &Config,
         me: MemberInfo,
-        peers: Peers,
+        peers: Channels,
         states: MemberStates,
     ) -> Result<(Self, watch::Receiver<Members>)> {
         let heartbeat = Duration::from_millis(config.cluster.heartbeat_interval_ms);
@@ -100,7 +104,9 @@ impl Membership {
                         states.replace(
                             members
                                 .iter()
-                                .map(|(id, m)| (id.clone(), MemberState { member: Some(m.clone()), state: "up", error: None }))
+                                .map(|(id, m)| {
+                                    (id.clone(), MemberState { member: Some(m.clone()), state: "up", error: None })
+                                })
                                 .collect(),
                         );
                         tx.send_if_modified(|current| {
@@ -118,17 +124,17 @@ impl Membership {
         }
     }
 
-    pub async fn leave(&self) {
-        if let Membership::Etcd(etcd, _) = self {
-            if let Err(e) = etcd.leave().await {
-                tracing::warn!("leaving the cluster: {e}");
-            }
+    pub(super) async fn leave(&self) {
+        if let Membership::Etcd(etcd, _) = self
+            && let Err(e) = etcd.leave().await
+        {
+            tracing::warn!("leaving the cluster: {e}");
         }
     }
 }
 
 /// Aborts a background task when dropped.
-pub struct AbortOnDrop(pub JoinHandle<()>);
+pub(super) struct AbortOnDrop(pub JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -140,7 +146,7 @@ impl Drop for AbortOnDrop {
 struct StaticPinger {
     me: MemberInfo,
     addrs: Vec<String>,
-    peers: Peers,
+    peers: Channels,
     states: MemberStates,
     heartbeat: Duration,
     timeout: Duration,
@@ -154,9 +160,11 @@ impl StaticPinger {
         loop {
             tick.tick().await;
             let this = &self;
-            let pings = self.addrs.iter().filter(|a| **a != self.me.control).map(|addr| async move {
-                (addr.clone(), this.ping(addr).await)
-            });
+            let pings = self
+                .addrs
+                .iter()
+                .filter(|a| **a != self.me.control)
+                .map(|addr| async move { (addr.clone(), this.ping(addr).await) });
             for (addr, answer) in futures::future::join_all(pings).await {
                 match answer {
                     Ok(member) if member.node_id == self.me.node_id && member.flight == self.me.flight => {
@@ -169,15 +177,20 @@ impl StaticPinger {
                             "duplicate cluster.node_id `{}`: {addr} (Flight {}) uses this node's id; give each node its own",
                             member.node_id, member.flight
                         );
-                        self.states.set(&addr, MemberState { member: Some(member), state: "rejected", error: Some(error) });
+                        self.states
+                            .set(&addr, MemberState { member: Some(member), state: "rejected", error: Some(error) });
                     }
                     Ok(member) => {
-                        let duplicate = last_ok
-                            .iter()
-                            .find(|(other, (_, m))| **other != addr && m.node_id == member.node_id && m.flight != member.flight);
+                        let duplicate = last_ok.iter().find(|(other, (_, m))| {
+                            **other != addr && m.node_id == member.node_id && m.flight != member.flight
+                        });
                         if let Some((other, _)) = duplicate {
-                            let error = format!("duplicate cluster.node_id `{}`: {other} already uses it", member.node_id);
-                            self.states.set(&addr, MemberState { member: Some(member), state: "rejected", error: Some(error) });
+                            let error =
+                                format!("duplicate cluster.node_id `{}`: {other} already uses it", member.node_id);
+                            self.states.set(
+                                &addr,
+                                MemberState { member: Some(member), state: "rejected", error: Some(error) },
+                            );
                             continue;
                         }
                         last_ok.insert(addr.clone(), (Instant::now(), member.clone()));
@@ -209,7 +222,7 @@ impl StaticPinger {
 
     async fn ping(&self, addr: &str) -> std::result::Result<MemberInfo, String> {
         let mut client = self.peers.control(addr).map_err(|e| e.to_string())?;
-        let request = proto::PingRequest { from: Some((&self.me).into()) };
+        let request = control::PingRequest { from: Some((&self.me).into()) };
         let wait = self.timeout.min(Duration::from_secs(2));
         match tokio::time::timeout(wait, client.ping(request)).await {
             Err(_) => Err(format!("no answer from {addr} within {wait:?}")),

@@ -1,5 +1,6 @@
-//! The cache cluster: who is in it (membership), which nodes own which split
-//! (placement), and how nodes talk to each other (control plane, peers).
+//! The cache cluster: who is in it (membership) and which nodes own which
+//! split (placement). How nodes talk to each other is the protocol crate's
+//! client; what they ask each other is the executor's (`exec`).
 //!
 //! ```text
 //! membership (static:// pings | etcd:// leases + watch | single node)
@@ -8,8 +9,8 @@
 //! placement (split key -> owners, primary first)
 //!      │
 //!      ▼
-//! routing: GetFlightInfo endpoints list the owners; SQL reads each split
-//! from its owners over Flight, failing over to the next owner, then itself.
+//! routing (exec): GetFlightInfo endpoints list the owners; SQL reads each
+//! split from its owners over Flight, failing over to the next owner, then itself.
 //! ```
 //!
 //! Any node accepts any request: a ticket carries everything needed to read
@@ -19,13 +20,9 @@
 //! that node's cache under its eviction policy, and the new owner loads it on
 //! first read.
 
-pub mod control;
 pub mod etcd;
-pub mod fragment;
-pub mod membership;
-pub mod peers;
+mod membership;
 pub mod placement;
-pub mod route;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -33,16 +30,13 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::config::{Config, Discovery};
-use crate::plan::FilePart;
-pub use membership::MemberStates;
-pub use peers::Peers;
-pub use placement::{Placement, PlacementKey};
+use arrow_cache_protocol::client::Channels;
+use arrow_cache_protocol::control;
+use arrow_cache_protocol::scan::FilePart;
 
-/// The generated control-plane types and gRPC stubs (proto/arrow_cache/control/v1).
-pub mod proto {
-    tonic::include_proto!("arrow_cache.control.v1");
-}
+use crate::config::{Config, Discovery};
+pub(crate) use membership::MemberStates;
+pub use placement::{Placement, PlacementKey};
 
 /// One node as the cluster knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -55,13 +49,13 @@ pub struct MemberInfo {
     pub control: String,
 }
 
-impl From<proto::Member> for MemberInfo {
-    fn from(m: proto::Member) -> Self {
+impl From<control::Member> for MemberInfo {
+    fn from(m: control::Member) -> Self {
         Self { node_id: m.node_id, flight: m.flight, control: m.control }
     }
 }
 
-impl From<&MemberInfo> for proto::Member {
+impl From<&MemberInfo> for control::Member {
     fn from(m: &MemberInfo) -> Self {
         Self { node_id: m.node_id.clone(), flight: m.flight.clone(), control: m.control.clone() }
     }
@@ -72,15 +66,14 @@ pub type Members = BTreeMap<String, MemberInfo>;
 
 /// This node's view of the cluster.
 pub struct Cluster {
-    pub me: MemberInfo,
-    pub discovery: Discovery,
-    pub replication: usize,
-    pub peers: Peers,
+    pub(crate) me: MemberInfo,
+    pub(crate) discovery: Discovery,
+    pub(crate) replication: usize,
     members: watch::Receiver<Members>,
     /// Placement for the member set it was built from; rebuilt when that changes.
     placement: Mutex<Arc<Placement>>,
     /// Health of every member or configured peer, for `cluster status`.
-    pub states: MemberStates,
+    pub(crate) states: MemberStates,
     membership: membership::Membership,
 }
 
@@ -91,20 +84,24 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// Joins the cluster the config describes. Call once the node's servers
-    /// listen: from then on other nodes may route reads here.
-    pub async fn join(config: &Config, me: MemberInfo) -> crate::Result<Arc<Self>> {
+    /// Joins the cluster the config describes, pinging peers (static
+    /// discovery) over `peers`. Call once the node's servers listen: from then
+    /// on other nodes may route reads here.
+    pub(crate) async fn join(config: &Config, me: MemberInfo, peers: Channels) -> crate::Result<Arc<Self>> {
         let discovery = config.networking.discovery()?;
         let states = MemberStates::default();
-        let peers = Peers::new(config.networking.ipc_compression);
         let (membership, members) =
-            membership::Membership::start(&discovery, config, me.clone(), peers.clone(), states.clone()).await?;
+            membership::Membership::start(&discovery, config, me.clone(), peers, states.clone()).await?;
         let replication = config.cluster.replication_factor as usize;
         let placement = Mutex::new(Arc::new(Placement::new(members.borrow().keys().cloned(), replication)));
-        let cluster = Arc::new(Self { me, discovery, replication, peers, members, placement, states, membership });
+        let cluster = Arc::new(Self { me, discovery, replication, members, placement, states, membership });
         let n = cluster.members().len();
         if replication > n && !matches!(cluster.discovery, Discovery::Single) {
-            tracing::warn!(replication, members = n, "replication_factor is larger than the cluster: every split lives on every node");
+            tracing::warn!(
+                replication,
+                members = n,
+                "replication_factor is larger than the cluster: every split lives on every node"
+            );
         }
         Ok(cluster)
     }
@@ -115,7 +112,7 @@ impl Cluster {
     }
 
     /// The placement over the live members now.
-    pub fn placement(&self) -> Arc<Placement> {
+    pub(crate) fn placement(&self) -> Arc<Placement> {
         let members = self.members.borrow();
         let mut placement = self.placement.lock().expect("placement lock poisoned");
         if !placement.nodes().iter().eq(members.keys()) {
@@ -125,23 +122,23 @@ impl Cluster {
     }
 
     /// The owners of a file part, primary first.
-    pub fn owners(&self, placement: &Placement, table: &str, part: &FilePart) -> Vec<MemberInfo> {
+    pub(crate) fn owners(&self, placement: &Placement, table: &str, part: &FilePart) -> Vec<MemberInfo> {
         let key = PlacementKey { table, partition: &part.partition, file: &part.path, row_groups: part.row_groups };
         let members = self.members.borrow();
         placement.owners(&key).into_iter().filter_map(|id| members.get(id).cloned()).collect()
     }
 
-    pub fn is_me(&self, member: &MemberInfo) -> bool {
+    pub(crate) fn is_me(&self, member: &MemberInfo) -> bool {
         member.node_id == self.me.node_id
     }
 
     /// Every live member except this node.
-    pub fn others(&self) -> Vec<MemberInfo> {
+    pub(crate) fn others(&self) -> Vec<MemberInfo> {
         self.members.borrow().values().filter(|m| !self.is_me(m)).cloned().collect()
     }
 
     /// Leaves the cluster (an etcd node revokes its lease so the others see it go at once).
-    pub async fn leave(&self) {
+    pub(crate) async fn leave(&self) {
         self.membership.leave().await;
     }
 }

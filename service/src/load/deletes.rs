@@ -40,13 +40,16 @@ pub struct PositionalDeletes {
     by_file: HashMap<String, Vec<u64>>,
 }
 
+/// Deleted keys, row-encoded for these data types.
+type EncodedKeys = (Vec<DataType>, Arc<HashSet<Box<[u8]>>>);
+
 /// Deleted key tuples, in the types of the delete file.
 pub struct EqualityDeletes {
     pub field_ids: Vec<i32>,
     keys: Vec<ArrayRef>,
     /// Row-encoded keys for the data types last asked for; rebuilt if a type
     /// promotion changes them.
-    encoded: Mutex<Option<(Vec<DataType>, Arc<HashSet<Box<[u8]>>>)>>,
+    encoded: Mutex<Option<EncodedKeys>>,
     bytes: u64,
 }
 
@@ -68,13 +71,14 @@ impl DeleteSet {
             })
             .collect::<Result<Vec<_>>>()?;
         let mask = ProjectionMask::roots(footer.metadata.file_metadata().schema_descr(), roots.iter().copied());
-        let batches: Vec<RecordBatch> = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer.reader_metadata())
-            .with_projection(mask)
-            .build()
-            .map_err(|e| corrupt(e.to_string()))?
-            .try_collect()
-            .await
-            .map_err(|e| corrupt(e.to_string()))?;
+        let batches: Vec<RecordBatch> =
+            ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer.reader_metadata())
+                .with_projection(mask)
+                .build()
+                .map_err(|e| corrupt(e.to_string()))?
+                .try_collect()
+                .await
+                .map_err(|e| corrupt(e.to_string()))?;
         // The projected batch keeps file order; put columns in `ids` order.
         let mut sorted_roots = roots.clone();
         sorted_roots.sort_unstable();
@@ -144,7 +148,8 @@ impl EqualityDeletes {
             match encoded.as_ref() {
                 Some((t, set)) if *t == types => set.clone(),
                 _ => {
-                    let keys = self.keys.iter().zip(&types).map(|(k, t)| Ok(cast(k, t)?)).collect::<Result<Vec<_>>>()?;
+                    let keys =
+                        self.keys.iter().zip(&types).map(|(k, t)| Ok(cast(k, t)?)).collect::<Result<Vec<_>>>()?;
                     let rows = converter.convert_columns(&keys)?;
                     let set: Arc<HashSet<Box<[u8]>>> = Arc::new(rows.iter().map(|r| r.as_ref().into()).collect());
                     *encoded = Some((types.clone(), set.clone()));
@@ -206,12 +211,19 @@ mod tests {
         let batch = RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from(vec!["s3://b/a.parquet", "s3://b/a.parquet", "s3://b/other.parquet", "s3://b/a.parquet"])),
+                Arc::new(StringArray::from(vec![
+                    "s3://b/a.parquet",
+                    "s3://b/a.parquet",
+                    "s3://b/other.parquet",
+                    "s3://b/a.parquet",
+                ])),
                 Arc::new(Int64Array::from(vec![1, 12, 2, 10])),
             ],
         )
         .unwrap();
-        let DeleteSet::Positional(p) = delete_set(&dir, batch, DeleteKind::Position).await else { panic!("positional") };
+        let DeleteSet::Positional(p) = delete_set(&dir, batch, DeleteKind::Position).await else {
+            panic!("positional")
+        };
         // Rows 10..15 of a.parquet (a second row group starting at row 10).
         let mut keep = vec![true; 5];
         p.apply("s3://b/a.parquet", 10, &mut keep);
@@ -230,10 +242,15 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![field("id", DataType::Int32, 1), field("name", DataType::Utf8, 2)]));
         let batch = RecordBatch::try_new(
             schema,
-            vec![Arc::new(Int32Array::from(vec![Some(1), Some(3), None])), Arc::new(StringArray::from(vec![Some("a"), Some("c"), Some("z")]))],
+            vec![
+                Arc::new(Int32Array::from(vec![Some(1), Some(3), None])),
+                Arc::new(StringArray::from(vec![Some("a"), Some("c"), Some("z")])),
+            ],
         )
         .unwrap();
-        let DeleteSet::Equality(eq) = delete_set(&dir, batch, DeleteKind::Equality(vec![1, 2])).await else { panic!("equality") };
+        let DeleteSet::Equality(eq) = delete_set(&dir, batch, DeleteKind::Equality(vec![1, 2])).await else {
+            panic!("equality")
+        };
         // The data's `id` was promoted to long since the delete file was written.
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(1), Some(3), None, None]));
         let names: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), Some("b"), Some("c"), Some("z"), Some("a")]));

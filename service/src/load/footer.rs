@@ -11,10 +11,10 @@ use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 use crate::error::{CacheError, Result};
 
 /// The metadata key under which Parquet (and Iceberg's Arrow schemas) keep field ids.
-pub const FIELD_ID_KEY: &str = "PARQUET:field_id";
+pub(crate) const FIELD_ID_KEY: &str = "PARQUET:field_id";
 
 /// An Arrow field's Iceberg field id.
-pub fn field_id_of(field: &Field) -> Option<i32> {
+pub(crate) fn field_id_of(field: &Field) -> Option<i32> {
     field.metadata().get(FIELD_ID_KEY)?.parse().ok()
 }
 
@@ -36,11 +36,12 @@ impl Footer {
         // Iceberg types come from the table schema; the writer's Arrow hints
         // (large strings, dictionary types) would only cost casts. The page
         // index, where the writer wrote one, lets reads skip pages.
-        let options = ArrowReaderOptions::new()
-            .with_skip_arrow_metadata(true)
-            .with_page_index_policy(PageIndexPolicy::Optional);
+        let options =
+            ArrowReaderOptions::new().with_skip_arrow_metadata(true).with_page_index_policy(PageIndexPolicy::Optional);
         let reader_metadata = ArrowReaderMetadata::load_async(reader, options).await.map_err(|e| match e {
-            parquet::errors::ParquetError::External(inner) => CacheError::from_store(format!("reading `{path}`"), &*inner),
+            parquet::errors::ParquetError::External(inner) => {
+                CacheError::from_store(format!("reading `{path}`"), inner)
+            }
             other => CacheError::CorruptFile { path: path.to_string(), message: other.to_string() },
         })?;
         let schema = reader_metadata.schema();

@@ -22,8 +22,10 @@ use futures::TryStreamExt;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
 
-pub use deletes::{DeleteSet, EqualityDeletes, PositionalDeletes};
-pub use footer::{FIELD_ID_KEY, Footer, field_id_of};
+pub(crate) use deletes::DeleteSet;
+#[cfg(test)]
+pub(crate) use footer::FIELD_ID_KEY;
+pub(crate) use footer::{Footer, field_id_of};
 
 use crate::cache::{Cache, Owner, Weigh};
 use crate::config::{Config, EvictionPolicy};
@@ -70,6 +72,12 @@ impl Weigh for IndexEntry {
 pub struct FileRef<'a> {
     pub path: &'a str,
     pub size: u64,
+}
+
+impl<'a> From<&'a arrow_cache_protocol::scan::FilePart> for FileRef<'a> {
+    fn from(part: &'a arrow_cache_protocol::scan::FilePart) -> Self {
+        FileRef { path: &part.path, size: part.file_size }
+    }
 }
 
 /// Reads Parquet through the node's object stores and caches what it decodes.
@@ -155,7 +163,12 @@ impl Loader {
     }
 
     /// The delete file's rows, decoded once and cached in the index pool.
-    pub async fn deletes(&self, file: &FileRef<'_>, kind: deletes::DeleteKind, owner: &Owner) -> Result<Arc<DeleteSet>> {
+    pub async fn deletes(
+        &self,
+        file: &FileRef<'_>,
+        kind: deletes::DeleteKind,
+        owner: &Owner,
+    ) -> Result<Arc<DeleteSet>> {
         let key: Arc<str> = format!("deletes:{}", file.path).into();
         let footer = self.footer(file, owner).await?;
         let reader = self.reader(file)?;
@@ -180,7 +193,10 @@ fn reader(stores: &ObjectStores, path: &str, size: u64) -> Result<ParquetObjectR
 
 /// Decodes one root column of one row group into a single array.
 async fn read_column(reader: ParquetObjectReader, footer: &Footer, row_group: usize, root: usize) -> Result<ArrayRef> {
-    let corrupt = |e: parquet::errors::ParquetError| CacheError::CorruptFile { path: footer.path.to_string(), message: e.to_string() };
+    let corrupt = |e: parquet::errors::ParquetError| CacheError::CorruptFile {
+        path: footer.path.to_string(),
+        message: e.to_string(),
+    };
     let mask = ProjectionMask::roots(footer.metadata.file_metadata().schema_descr(), [root]);
     let rows = footer.row_group_rows(row_group);
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer.reader_metadata())
@@ -191,7 +207,7 @@ async fn read_column(reader: ParquetObjectReader, footer: &Footer, row_group: us
         .map_err(corrupt)?;
     let batches: Vec<_> = stream.try_collect().await.map_err(|e| match e {
         parquet::errors::ParquetError::External(inner) => {
-            CacheError::from_store(format!("reading `{}`", footer.path), &*inner)
+            CacheError::from_store(format!("reading `{}`", footer.path), inner)
         }
         other => corrupt(other),
     })?;
@@ -216,12 +232,17 @@ fn conform(array: ArrayRef, field: &FieldRef, path: &str) -> Result<ArrayRef> {
     }
     cast(&array, field.data_type()).map_err(|e| CacheError::CorruptFile {
         path: path.to_string(),
-        message: format!("column `{}` is {} in the file, cannot read it as {}: {e}", field.name(), array.data_type(), field.data_type()),
+        message: format!(
+            "column `{}` is {} in the file, cannot read it as {}: {e}",
+            field.name(),
+            array.data_type(),
+            field.data_type()
+        ),
     })
 }
 
 /// The kind of a delete file: equality when it names equality field ids.
-pub fn deletes_kind(equality_ids: Option<Vec<i32>>) -> deletes::DeleteKind {
+pub(crate) fn deletes_kind(equality_ids: Option<Vec<i32>>) -> deletes::DeleteKind {
     match equality_ids {
         Some(ids) => deletes::DeleteKind::Equality(ids),
         None => deletes::DeleteKind::Position,

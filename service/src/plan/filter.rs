@@ -22,9 +22,9 @@ use arrow::datatypes::{DataType, Schema, TimeUnit};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, ScalarValue};
+use datafusion::functions::expr_fn::{isnan, starts_with};
 use datafusion::logical_expr::expr::{InList, Like, ScalarFunction};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, lit};
-use datafusion::functions::expr_fn::{isnan, starts_with};
 use iceberg::expr::{Predicate, Reference};
 use iceberg::spec::Datum;
 use serde_json::Value;
@@ -51,7 +51,8 @@ impl Parser<'_> {
             CacheError::invalid(format!("filter `{json}` has no \"type\" (eq, lt, and, or, not, in, is-null, ...)"))
         })?;
         let child = |key: &str| -> Result<Expr> {
-            let v = obj.get(key).ok_or_else(|| CacheError::invalid(format!("`{kind}` filter needs \"{key}\": {json}")))?;
+            let v =
+                obj.get(key).ok_or_else(|| CacheError::invalid(format!("`{kind}` filter needs \"{key}\": {json}")))?;
             self.expr(v)
         };
         Ok(match kind {
@@ -66,7 +67,10 @@ impl Parser<'_> {
                     "is-null" => col.is_null(),
                     "not-null" => col.is_not_null(),
                     _ if !ty.is_floating() => {
-                        return Err(CacheError::invalid(format!("`{kind}` needs a float or double column, `{}` is {ty}", col)));
+                        return Err(CacheError::invalid(format!(
+                            "`{kind}` needs a float or double column, `{}` is {ty}",
+                            col
+                        )));
                     }
                     "is-nan" => isnan(col),
                     _ => Expr::Not(Box::new(isnan(col))),
@@ -74,7 +78,9 @@ impl Parser<'_> {
             }
             "eq" | "not-eq" | "lt" | "lt-eq" | "gt" | "gt-eq" | "starts-with" | "not-starts-with" => {
                 let (col, ty) = self.term(obj.get("term"), kind)?;
-                let value = obj.get("value").ok_or_else(|| CacheError::invalid(format!("`{kind}` filter needs \"value\": {json}")))?;
+                let value = obj
+                    .get("value")
+                    .ok_or_else(|| CacheError::invalid(format!("`{kind}` filter needs \"value\": {json}")))?;
                 let value = literal(value, &ty, &col)?;
                 if kind.ends_with("starts-with") {
                     if !matches!(ty, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
@@ -95,9 +101,10 @@ impl Parser<'_> {
             }
             "in" | "not-in" => {
                 let (col, ty) = self.term(obj.get("term"), kind)?;
-                let values = obj.get("values").and_then(Value::as_array).ok_or_else(|| {
-                    CacheError::invalid(format!("`{kind}` filter needs \"values\": [...]: {json}"))
-                })?;
+                let values = obj
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| CacheError::invalid(format!("`{kind}` filter needs \"values\": [...]: {json}")))?;
                 let mut list = values.iter().map(|v| literal(v, &ty, &col)).collect::<Result<Vec<_>>>()?;
                 // IEEE: 0.0 and -0.0 are equal; Arrow's total order tells them apart.
                 for zero in list.iter().filter(|v| is_zero(v)).cloned().collect::<Vec<_>>() {
@@ -185,11 +192,11 @@ fn literal(v: &Value, ty: &DataType, col: &Expr) -> Result<ScalarValue> {
     let bad = || CacheError::invalid(format!("value `{v}` does not fit column `{col}` of type {ty}"));
     let text = v.as_str();
     let int = || v.as_i64().or_else(|| text.and_then(|s| s.trim().parse().ok())).ok_or_else(bad);
-    let float = || {
-        v.as_f64().or_else(|| text.and_then(|s| s.trim().parse().ok())).ok_or_else(bad)
-    };
+    let float = || v.as_f64().or_else(|| text.and_then(|s| s.trim().parse().ok())).ok_or_else(bad);
     Ok(match ty {
-        DataType::Boolean => ScalarValue::Boolean(Some(v.as_bool().or_else(|| text.and_then(|s| s.parse().ok())).ok_or_else(bad)?)),
+        DataType::Boolean => {
+            ScalarValue::Boolean(Some(v.as_bool().or_else(|| text.and_then(|s| s.parse().ok())).ok_or_else(bad)?))
+        }
         DataType::Int8 => ScalarValue::Int8(Some(int()?.try_into().map_err(|_| bad())?)),
         DataType::Int16 => ScalarValue::Int16(Some(int()?.try_into().map_err(|_| bad())?)),
         DataType::Int32 => ScalarValue::Int32(Some(int()?.try_into().map_err(|_| bad())?)),
@@ -219,7 +226,9 @@ fn literal(v: &Value, ty: &DataType, col: &Expr) -> Result<ScalarValue> {
             Value::Number(_) => ScalarValue::Time64Microsecond(Some(int()?)),
             _ => {
                 let t = NaiveTime::parse_from_str(text.ok_or_else(bad)?, "%H:%M:%S%.f").map_err(|_| bad())?;
-                ScalarValue::Time64Microsecond(Some(t.num_seconds_from_midnight() as i64 * 1_000_000 + (t.nanosecond() / 1000) as i64))
+                ScalarValue::Time64Microsecond(Some(
+                    t.num_seconds_from_midnight() as i64 * 1_000_000 + (t.nanosecond() / 1000) as i64,
+                ))
             }
         },
         DataType::Timestamp(unit, tz) => {
@@ -295,7 +304,7 @@ fn parse_timestamp_nanos(s: &str) -> Option<i64> {
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let s = s.strip_prefix("0x").unwrap_or(s);
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
@@ -318,14 +327,14 @@ pub fn prunable_conjuncts(filters: &[Expr], schema: &Schema) -> Vec<Expr> {
 fn has_float_ordering(e: &Expr, schema: &Schema) -> bool {
     let mut found = false;
     let _ = e.apply(|node| {
-        if let Expr::BinaryExpr(b) = node {
-            if matches!(b.op, Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq) {
-                for side in [&b.left, &b.right] {
-                    if let Expr::Column(c) = side.as_ref() {
-                        if schema.field_with_name(&c.name).is_ok_and(|f| f.data_type().is_floating()) {
-                            found = true;
-                        }
-                    }
+        if let Expr::BinaryExpr(b) = node
+            && matches!(b.op, Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq)
+        {
+            for side in [&b.left, &b.right] {
+                if let Expr::Column(c) = side.as_ref()
+                    && schema.field_with_name(&c.name).is_ok_and(|f| f.data_type().is_floating())
+                {
+                    found = true;
                 }
             }
         }
@@ -333,7 +342,6 @@ fn has_float_ordering(e: &Expr, schema: &Schema) -> bool {
     });
     found
 }
-
 
 /// An Iceberg predicate implied by `filters`, for partition, manifest and file
 /// pruning. Conjuncts that do not translate exactly are left out.
@@ -422,7 +430,9 @@ fn datum(v: &ScalarValue) -> Option<Datum> {
         ScalarValue::Int64(Some(i)) => Datum::long(*i),
         ScalarValue::Float32(Some(f)) => Datum::float(*f),
         ScalarValue::Float64(Some(f)) => Datum::double(*f),
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => Datum::string(s),
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+            Datum::string(s)
+        }
         ScalarValue::Date32(Some(d)) => Datum::date(*d),
         ScalarValue::TimestampMicrosecond(Some(t), None) => Datum::timestamp_micros(*t),
         ScalarValue::TimestampMicrosecond(Some(t), Some(_)) => Datum::timestamptz_micros(*t),
@@ -460,7 +470,8 @@ mod tests {
         assert_eq!(e.to_string(), "price = Decimal128(Some(1230),9,2)");
         let e = parse_iceberg_json(&json!({"type": "lt", "term": "day", "value": "2024-01-02"}), &s).unwrap();
         assert!(e.to_string().contains("Date32(\"2024-01-02\")"), "{e}");
-        let e = parse_iceberg_json(&json!({"type": "gt", "term": "ts", "value": "2024-01-01T00:00:00+00:00"}), &s).unwrap();
+        let e =
+            parse_iceberg_json(&json!({"type": "gt", "term": "ts", "value": "2024-01-01T00:00:00+00:00"}), &s).unwrap();
         assert!(e.to_string().contains("1704067200000000"), "{e}");
     }
 

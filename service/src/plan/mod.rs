@@ -12,141 +12,20 @@ pub mod filter;
 use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow_cache_protocol::scan::{DeleteFile, FilePart, SnapshotSelector, Split};
 use datafusion::logical_expr::Expr;
 use futures::TryStreamExt;
 use iceberg::expr::Predicate;
 use iceberg::scan::FileScanTask;
-use iceberg::spec::{DataContentType, PrimitiveType, Schema as IcebergSchema, SchemaRef as IcebergSchemaRef, SnapshotRef, Type};
+use iceberg::spec::{
+    DataContentType, PrimitiveType, Schema as IcebergSchema, SchemaRef as IcebergSchemaRef, SnapshotRef, Type,
+};
 use iceberg::table::Table;
-use serde::{Deserialize, Serialize};
 
 use crate::cache::Owner;
 use crate::catalog::TableRegistry;
 use crate::error::{CacheError, Result};
 use crate::load::{FileRef, Loader};
-
-/// A client's scan request (the `GetFlightInfo` command of the contract).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScanRequest {
-    pub table: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub columns: Option<Vec<String>>,
-    /// An Iceberg REST expression (see [`filter`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filter: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub as_of_timestamp_ms: Option<i64>,
-    /// The head of this branch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-    /// The snapshot this tag names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<usize>,
-}
-
-impl ScanRequest {
-    pub fn snapshot(&self) -> Result<SnapshotSelector> {
-        let mut given = vec![];
-        if let Some(id) = self.snapshot_id {
-            given.push(("snapshot_id", SnapshotSelector::Id(id)));
-        }
-        if let Some(ts) = self.as_of_timestamp_ms {
-            given.push(("as_of_timestamp_ms", SnapshotSelector::AsOf(ts)));
-        }
-        if let Some(b) = &self.branch {
-            given.push(("branch", SnapshotSelector::Branch(b.clone())));
-        }
-        if let Some(t) = &self.tag {
-            given.push(("tag", SnapshotSelector::Tag(t.clone())));
-        }
-        match given.len() {
-            0 => Ok(SnapshotSelector::Current),
-            1 => Ok(given.remove(0).1),
-            _ => {
-                let names: Vec<&str> = given.iter().map(|(n, _)| *n).collect();
-                Err(CacheError::invalid(format!("give one of snapshot_id, as_of_timestamp_ms, branch and tag, not {}", names.join(" and "))))
-            }
-        }
-    }
-}
-
-/// Which snapshot of a table a query reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SnapshotSelector {
-    Current,
-    Id(i64),
-    /// The snapshot that was current at this time (milliseconds since the epoch).
-    AsOf(i64),
-    /// The head of a branch (`main` is the current snapshot).
-    Branch(String),
-    /// The snapshot a tag names.
-    Tag(String),
-}
-
-impl SnapshotSelector {
-    /// Whether a read sees the table's current schema rather than the one its
-    /// snapshot was written with. As in Iceberg's Spark reads: the current
-    /// state and branch heads use the table's schema (so a column added since
-    /// the last commit shows, as nulls); a snapshot id, a time or a tag reads
-    /// the table as it was.
-    fn reads_current_schema(&self) -> bool {
-        matches!(self, SnapshotSelector::Current | SnapshotSelector::Branch(_))
-    }
-}
-
-/// What one stream reads: parts of one or more data files.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Split {
-    pub parts: Vec<FilePart>,
-}
-
-impl Split {
-    pub fn bytes(&self) -> u64 {
-        self.parts.iter().map(|p| p.bytes).sum()
-    }
-
-    pub fn rows(&self) -> Option<u64> {
-        self.parts.iter().map(|p| p.rows).sum()
-    }
-}
-
-/// A data file, or a range of its row groups.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FilePart {
-    pub path: String,
-    pub file_size: u64,
-    /// Parquet bytes this part covers.
-    pub bytes: u64,
-    pub rows: Option<u64>,
-    /// The Iceberg partition as a path, `k=v/k2=v2`; empty when unpartitioned.
-    pub partition: String,
-    /// `[first, end)` row groups; `None` means all.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub row_groups: Option<(usize, usize)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deletes: Vec<DeleteFile>,
-}
-
-impl FilePart {
-    pub fn file(&self) -> FileRef<'_> {
-        FileRef { path: &self.path, size: self.file_size }
-    }
-}
-
-/// A delete file that applies to a data file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeleteFile {
-    pub path: String,
-    pub file_size: u64,
-    /// Set for equality deletes: the field ids that identify deleted rows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equality_ids: Option<Vec<i32>>,
-}
 
 /// A table at one snapshot, ready to plan or read.
 #[derive(Debug, Clone)]
@@ -255,10 +134,16 @@ impl Planner {
 
     /// Resolves `selector`, read with schema `schema_id` when given (a ticket
     /// carries the schema its plan used, which may be newer than its snapshot's).
-    pub async fn resolve_with_schema(&self, name: &str, selector: SnapshotSelector, schema_id: Option<i32>) -> Result<ResolvedTable> {
+    pub async fn resolve_with_schema(
+        &self,
+        name: &str,
+        selector: SnapshotSelector,
+        schema_id: Option<i32>,
+    ) -> Result<ResolvedTable> {
         let mut table = self.registry.table(name).await?;
         // Another node may have planned on metadata newer than ours.
-        let unknown_snapshot = matches!(selector, SnapshotSelector::Id(id) if table.metadata().snapshot_by_id(id).is_none());
+        let unknown_snapshot =
+            matches!(selector, SnapshotSelector::Id(id) if table.metadata().snapshot_by_id(id).is_none());
         let unknown_schema = schema_id.is_some_and(|id| table.metadata().schema_by_id(id).is_none());
         if unknown_snapshot || unknown_schema {
             table = self.registry.refresh(name).await?;
@@ -302,7 +187,8 @@ impl Planner {
             }
             _ => metadata.current_schema().clone(),
         };
-        let schema = arrow_schema(&iceberg_schema).map_err(|e| CacheError::from_iceberg(format!("Arrow schema of `{name}`"), e))?;
+        let schema = arrow_schema(&iceberg_schema)
+            .map_err(|e| CacheError::from_iceberg(format!("Arrow schema of `{name}`"), e))?;
         Ok(ResolvedTable { name: name.to_string(), table, snapshot, iceberg_schema, schema })
     }
 
@@ -322,7 +208,12 @@ impl Planner {
         self.cut(resolved, tasks).await
     }
 
-    async fn plan_files(&self, resolved: &ResolvedTable, snapshot_id: i64, predicate: Predicate) -> Result<Vec<FileScanTask>> {
+    async fn plan_files(
+        &self,
+        resolved: &ResolvedTable,
+        snapshot_id: i64,
+        predicate: Predicate,
+    ) -> Result<Vec<FileScanTask>> {
         let context = format!("planning a scan of `{}`", resolved.name);
         let scan = resolved
             .table
@@ -373,7 +264,7 @@ impl Planner {
                 continue;
             }
             let owner = Owner::new(&resolved.name, &part.partition);
-            let footer = self.loader.footer(&part.file(), &owner).await?;
+            let footer = self.loader.footer(&FileRef::from(&part), &owner).await?;
             let mut start = 0;
             let mut bytes = 0;
             let mut rows = 0;

@@ -17,8 +17,8 @@ mod prune;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow::array::BooleanBufferBuilder;
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow::compute::{and, filter, filter_record_batch};
 use arrow::datatypes::{FieldRef, SchemaRef};
 use datafusion::common::DFSchema;
@@ -33,11 +33,11 @@ use parquet::arrow::arrow_reader::RowSelection;
 
 use crate::cache::Owner;
 use crate::error::{CacheError, Result};
-use crate::load::{DeleteSet, Footer, Loader, field_id_of};
-use prune::{PageFilter, RowGroupStats};
 use crate::load::deletes_kind;
+use crate::load::{DeleteSet, FileRef, Footer, Loader, field_id_of};
 use crate::plan::filter::prunable_conjuncts;
-use crate::plan::{FilePart, Split};
+use arrow_cache_protocol::scan::{FilePart, Split};
+use prune::{PageFilter, RowGroupStats};
 
 /// What every split of one scan shares: columns, filter, limit.
 pub struct ScanSpec {
@@ -59,13 +59,21 @@ pub struct ScanSpec {
 
 impl ScanSpec {
     /// Compiles `filters` (all of which must hold) against the table schema.
-    pub fn new(table: &str, schema: SchemaRef, projection: Vec<usize>, filters: &[Expr], limit: Option<usize>) -> Result<Self> {
+    pub fn new(
+        table: &str,
+        schema: SchemaRef,
+        projection: Vec<usize>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Self> {
         let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
         let props = ExecutionProps::new();
         let mut needed: Vec<usize> = projection.clone();
         for f in filters {
             for c in f.column_refs() {
-                let i = schema.index_of(&c.name).map_err(|_| CacheError::invalid(format!("unknown column `{}`", c.name)))?;
+                let i = schema
+                    .index_of(&c.name)
+                    .map_err(|_| CacheError::invalid(format!("unknown column `{}`", c.name)))?;
                 needed.push(i);
             }
         }
@@ -89,7 +97,17 @@ impl ScanSpec {
             }
             None => None,
         };
-        Ok(Self { table: table.into(), schema, projection, needed_schema, output, filters: conjuncts, pruning, pages, limit })
+        Ok(Self {
+            table: table.into(),
+            schema,
+            projection,
+            needed_schema,
+            output,
+            filters: conjuncts,
+            pruning,
+            pages,
+            limit,
+        })
     }
 
     pub fn output_schema(&self) -> SchemaRef {
@@ -99,7 +117,7 @@ impl ScanSpec {
 
 /// What statistics saved, counted over the node's life (for `/metrics`).
 #[derive(Debug, Default)]
-pub struct SkipCounters {
+pub(crate) struct SkipCounters {
     /// Row groups read, after skipping.
     pub row_groups_read: AtomicU64,
     /// Row groups skipped by their row-group statistics.
@@ -118,18 +136,18 @@ impl SkipCounters {
 
 /// Reads splits through the loader's caches.
 #[derive(Clone)]
-pub struct SplitReader {
+pub(crate) struct SplitReader {
     loader: Arc<Loader>,
     pub skipped: Arc<SkipCounters>,
 }
 
 impl SplitReader {
-    pub fn new(loader: Arc<Loader>) -> Self {
+    pub(crate) fn new(loader: Arc<Loader>) -> Self {
         Self { loader, skipped: Arc::default() }
     }
 
     /// The batches of `split`, filtered and projected by `spec`.
-    pub fn read(&self, spec: Arc<ScanSpec>, split: Split) -> BoxStream<'static, Result<RecordBatch>> {
+    pub(crate) fn read(&self, spec: Arc<ScanSpec>, split: Split) -> BoxStream<'static, Result<RecordBatch>> {
         let reader = self.clone();
         let limit = spec.limit.unwrap_or(usize::MAX);
         stream::iter(split.parts)
@@ -156,7 +174,7 @@ impl SplitReader {
         let limit = spec.limit;
         stream::once(async move {
             let owner = Owner::new(&spec.table, &part.partition);
-            let footer = self.loader.footer(&part.file(), &owner).await?;
+            let footer = self.loader.footer(&FileRef::from(&part), &owner).await?;
             let deletes = self.load_deletes(&part, &owner).await?;
             let (first, end) = part.row_groups.unwrap_or((0, footer.num_row_groups()));
             let end = end.min(footer.num_row_groups());
@@ -214,17 +232,15 @@ struct PartContext {
 
 impl PartContext {
     async fn column(&self, rg: usize, field: &FieldRef) -> Result<ArrayRef> {
-        self.reader.loader.column(&self.part.file(), &self.footer, rg, field, &self.owner).await
+        self.reader.loader.column(&FileRef::from(&self.part), &self.footer, rg, field, &self.owner).await
     }
 
     /// Row group `rg`, filtered and projected; `pages`, when set, are the only
     /// rows the page index says can match.
     async fn read_row_group(self: Arc<Self>, rg: usize, pages: Option<RowSelection>) -> Result<RecordBatch> {
         let spec = &self.spec;
-        let columns = futures::future::try_join_all(
-            spec.needed_schema.fields().iter().map(|f| self.column(rg, f)),
-        )
-        .await?;
+        let columns =
+            futures::future::try_join_all(spec.needed_schema.fields().iter().map(|f| self.column(rg, f))).await?;
         // `count(*)` reads no column at all: the batch is just a row count.
         let options = RecordBatchOptions::new().with_row_count(Some(self.footer.row_group_rows(rg)));
         let mut batch = RecordBatch::try_new_with_options(spec.needed_schema.clone(), columns, &options)?;
@@ -238,7 +254,7 @@ impl PartContext {
             if pages.true_count() * 2 <= pages.len() {
                 // Few rows left: copying them beats evaluating the filter on all.
                 batch = filter_record_batch(&batch, &pages)?;
-                mask = mask.map(|m| filter(&m, &pages)).transpose()?.map(|m| to_mask(m)).transpose()?;
+                mask = mask.map(|m| filter(&m, &pages)).transpose()?.map(to_mask).transpose()?;
             } else {
                 mask = Some(match mask {
                     Some(m) => and(&m, &pages)?,
@@ -280,15 +296,13 @@ impl PartContext {
                 DeleteSet::Equality(eq) => {
                     let mut keys = Vec::with_capacity(eq.field_ids.len());
                     for id in &eq.field_ids {
-                        let field = self
-                            .spec
-                            .schema
-                            .fields()
-                            .iter()
-                            .find(|f| field_id_of(f) == Some(*id))
-                            .ok_or_else(|| {
-                                CacheError::Unsupported(format!("an equality delete on field {id}, which the schema no longer has"))
-                            })?;
+                        let field = self.spec.schema.fields().iter().find(|f| field_id_of(f) == Some(*id)).ok_or_else(
+                            || {
+                                CacheError::Unsupported(format!(
+                                    "an equality delete on field {id}, which the schema no longer has"
+                                ))
+                            },
+                        )?;
                         keys.push(match self.spec.needed_schema.index_of(field.name()) {
                             Ok(i) => batch.column(i).clone(),
                             Err(_) => self.column(rg, field).await?,
@@ -309,7 +323,6 @@ fn to_mask(array: ArrayRef) -> Result<BooleanArray> {
         .cloned()
         .ok_or_else(|| CacheError::invalid(format!("the filter is {}, not a boolean", array.data_type())))
 }
-
 
 /// A row selection as a mask over `rows` rows.
 fn selection_mask(selection: &RowSelection, rows: usize) -> BooleanArray {

@@ -14,8 +14,8 @@ use arrow::datatypes::{FieldRef, Schema};
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column as DfColumn, DFSchema, ScalarValue};
-use datafusion::datasource::physical_plan::parquet::{PagePruningAccessPlanFilter, ParquetAccessPlan, RowGroupAccess};
 use datafusion::datasource::physical_plan::ParquetFileMetrics;
+use datafusion::datasource::physical_plan::parquet::{PagePruningAccessPlanFilter, ParquetAccessPlan, RowGroupAccess};
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::utils::conjunction;
@@ -29,18 +29,18 @@ use crate::load::{Footer, field_id_of};
 ///
 /// Holds the filter's prunable conjuncts in table terms; each file gets its
 /// own page pruner, since files may name columns differently.
-pub struct PageFilter {
+pub(super) struct PageFilter {
     conjuncts: Vec<Expr>,
 }
 
 impl PageFilter {
-    pub fn new(conjuncts: Vec<Expr>) -> Self {
+    pub(super) fn new(conjuncts: Vec<Expr>) -> Self {
         Self { conjuncts }
     }
 
     /// The access for each of `groups`: `Scan` (every row), `Selection` (only
     /// these rows can match) or `Skip` (no page can match).
-    pub fn access(&self, footer: &Footer, table: &Schema, groups: &[usize]) -> Vec<RowGroupAccess> {
+    pub(super) fn access(&self, footer: &Footer, table: &Schema, groups: &[usize]) -> Vec<RowGroupAccess> {
         let all = || groups.iter().map(|_| RowGroupAccess::Scan).collect();
         let metadata = &footer.metadata;
         if self.conjuncts.is_empty() || metadata.column_index().is_none() || metadata.offset_index().is_none() {
@@ -58,8 +58,13 @@ impl PageFilter {
             plan.scan(rg);
         }
         let metrics = ParquetFileMetrics::new(0, &footer.path, &ExecutionPlanMetricsSet::new());
-        let plan =
-            pruner.prune_plan_with_page_index(plan, file_schema, metadata.file_metadata().schema_descr(), metadata, &metrics);
+        let plan = pruner.prune_plan_with_page_index(
+            plan,
+            file_schema,
+            metadata.file_metadata().schema_descr(),
+            metadata,
+            &metrics,
+        );
         groups.iter().map(|&rg| plan.inner()[rg].clone()).collect()
     }
 }
@@ -79,7 +84,9 @@ fn in_file_terms(expr: &Expr, table: &Schema, footer: &Footer) -> Option<Expr> {
             });
             match renamed {
                 Some(e) => Ok(Transformed::yes(e)),
-                None => Err(datafusion::error::DataFusionError::Plan(format!("`{}` not comparable in this file", c.name))),
+                None => {
+                    Err(datafusion::error::DataFusionError::Plan(format!("`{}` not comparable in this file", c.name)))
+                }
             }
         })
         .ok()
@@ -87,7 +94,7 @@ fn in_file_terms(expr: &Expr, table: &Schema, footer: &Footer) -> Option<Expr> {
 }
 
 /// Row-group min/max/null statistics of one file, named by table columns.
-pub struct RowGroupStats<'a> {
+pub(super) struct RowGroupStats<'a> {
     pub footer: &'a Footer,
     pub schema: &'a Schema,
     pub first: usize,
@@ -99,8 +106,12 @@ impl RowGroupStats<'_> {
         let field = self.schema.field_with_name(&column.name).ok()?;
         let root = self.footer.root_of(field_id_of(field)?, field.name())?;
         let file_name = self.footer.arrow_schema().field(root).name();
-        let converter =
-            StatisticsConverter::try_new(file_name, self.footer.arrow_schema(), self.footer.metadata.file_metadata().schema_descr()).ok()?;
+        let converter = StatisticsConverter::try_new(
+            file_name,
+            self.footer.arrow_schema(),
+            self.footer.metadata.file_metadata().schema_descr(),
+        )
+        .ok()?;
         Some((converter, Arc::new(field.clone())))
     }
 
@@ -167,7 +178,8 @@ mod tests {
     async fn sorted_file(dir: &std::path::Path) -> Footer {
         let path = dir.join("sorted.parquet");
         let schema = Arc::new(Schema::new(vec![field("old", 1)]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..1000))]).unwrap();
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..1000))]).unwrap();
         let props = WriterProperties::builder().set_data_page_row_count_limit(100).set_write_batch_size(100).build();
         let mut writer = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props)).unwrap();
         writer.write(&batch).unwrap();
@@ -186,13 +198,18 @@ mod tests {
         let table = Schema::new(vec![field("new", 1)]);
         let filter = PageFilter::new(vec![col("new").gt_eq(lit(250i64)).and(col("new").lt(lit(420i64)))]);
         let access = filter.access(&footer, &table, &[0]);
-        let RowGroupAccess::Selection(selection) = &access[0] else { panic!("expected a page selection, got {access:?}") };
+        let RowGroupAccess::Selection(selection) = &access[0] else {
+            panic!("expected a page selection, got {access:?}")
+        };
         // Pages [200, 300), [300, 400) and [400, 500) can match; the other seven cannot.
         assert_eq!(selection.row_count(), 300);
         assert_eq!(selection.skipped_row_count(), 700);
 
         let none = PageFilter::new(vec![col("new").gt(lit(5000i64))]).access(&footer, &table, &[0]);
-        assert!(matches!(&none[0], RowGroupAccess::Skip) || matches!(&none[0], RowGroupAccess::Selection(s) if !s.selects_any()));
+        assert!(
+            matches!(&none[0], RowGroupAccess::Skip)
+                || matches!(&none[0], RowGroupAccess::Selection(s) if !s.selects_any())
+        );
         // A column the file does not have (or stores in another type) prunes nothing.
         let other = Schema::new(vec![field("new", 2)]);
         assert!(matches!(filter.access(&footer, &other, &[0])[0], RowGroupAccess::Scan));

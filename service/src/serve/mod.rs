@@ -1,9 +1,8 @@
-//! Serving: the Flight data plane (with Flight SQL and SQL over DataFusion),
-//! cache management actions, and the HTTP health and metrics endpoints.
+//! Serving: thin adapters that translate between the wire and the executor
+//! (`exec`): the Flight data plane (with Flight SQL), the gRPC control plane,
+//! and the HTTP health and metrics endpoints.
 
-pub mod actions;
+pub(crate) mod control;
 pub mod flight;
-pub mod http;
-pub mod scan;
-pub mod split_scan;
-pub mod sql;
+pub(crate) mod flight_sql;
+pub(crate) mod http;

@@ -3,10 +3,14 @@ package io.arrowcache.bench;
 import io.arrowcache.client.Allocators;
 import io.arrowcache.client.ArrowCacheClient;
 import io.arrowcache.client.PlannedScan;
+import io.arrowcache.client.TableAction;
 import io.arrowcache.scan.Expression;
 import io.arrowcache.scan.Json;
 import io.arrowcache.scan.ScanPlan;
 import io.arrowcache.scan.ScanRequest;
+import io.arrowcache.testkit.ArrowCacheNode;
+import io.arrowcache.testkit.MotoServer;
+import io.arrowcache.testkit.Processes;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.iceberg.AppendFiles;
@@ -161,8 +165,8 @@ public final class SparkTpchBench {
     final int cores = Runtime.getRuntime().availableProcessors();
 
     SparkSession spark;
-    final Map<Storage, CacheNode> nodes = new LinkedHashMap<>();
-    CacheNode splitsNode;
+    final Map<Storage, ArrowCacheNode> nodes = new LinkedHashMap<>();
+    ArrowCacheNode splitsNode;
     final Map<Storage, Map<String, String>> catalogs = new LinkedHashMap<>();
     /** "Q1|local|warm" -> ms of each timed run. */
     final Map<String, List<Double>> times = new TreeMap<>();
@@ -195,8 +199,7 @@ public final class SparkTpchBench {
         long cpuBefore = clientCpuNanos();
         MotoServer moto = null;
         try {
-            moto = new MotoServer(motoPython, workDir);
-            moto.createBucket(BUCKET);
+            moto = MotoServer.start(motoPython, workDir, BUCKET);
             startSpark(moto);
             try (JdbcCatalog localCatalog = catalog(Storage.LOCAL); JdbcCatalog s3Catalog = catalog(Storage.S3)) {
                 Table local = registerLocalTable(localCatalog);
@@ -205,13 +208,12 @@ public final class SparkTpchBench {
             }
             String localCatalogUri = "jdbc:sqlite:" + workDir.resolve("local.db");
             String localWarehouse = "file://" + benchDir.resolve("warehouse");
-            nodes.put(Storage.LOCAL, new CacheNode("local", workDir.resolve("node-local"), nodeBinary,
-                    localCatalogUri, "ice_local", localWarehouse, "", nodeMemory, null));
-            nodes.put(Storage.S3, new CacheNode("s3", workDir.resolve("node-s3"), nodeBinary,
-                    "jdbc:sqlite:" + workDir.resolve("s3.db"), "ice_s3", "s3://" + BUCKET + "/wh", moto.nodeObjectStore(), nodeMemory, null));
+            nodes.put(Storage.LOCAL, node("local", "node-local", localCatalogUri, "ice_local", localWarehouse).start());
+            nodes.put(Storage.S3, node("s3", "node-s3", "jdbc:sqlite:" + workDir.resolve("s3.db"), "ice_s3", "s3://" + BUCKET + "/wh")
+                    .objectStore(moto.nodeObjectStore()).start());
             // What-if node: 32MiB splits, one per data file at SF 1 (the files are 31 MB).
-            splitsNode = new CacheNode("local-32MiB-splits", workDir.resolve("node-local-splits"), nodeBinary,
-                    localCatalogUri, "ice_local", localWarehouse, "", nodeMemory, "32MiB");
+            splitsNode = node("local-32MiB-splits", "node-local-splits", localCatalogUri, "ice_local", localWarehouse)
+                    .splitSize("32MiB").start();
             for (Storage s : Storage.values()) {
                 spark.read().format("arrow-cache")
                         .option("cache.cluster", nodes.get(s).cluster())
@@ -249,7 +251,7 @@ public final class SparkTpchBench {
                 System.out.println("bench: wrote the results into " + docs);
             }
         } finally {
-            for (CacheNode n : nodes.values()) {
+            for (ArrowCacheNode n : nodes.values()) {
                 n.close();
             }
             if (splitsNode != null) {
@@ -267,6 +269,18 @@ public final class SparkTpchBench {
     // ------------------------------------------------------------------------------------------
     // Setup: Spark, the two Iceberg catalogs and their tables
 
+    /**
+     * One {@code arrow-cache serve} (the testkit's, as the connector's suites start them) reading a
+     * SQL catalog (the SQLite database Spark's Iceberg JDBC catalog writes), on free loopback ports,
+     * with room for SF 1: {@code nodeMemory} of memory.
+     */
+    ArrowCacheNode node(String name, String dir, String catalogUri, String catalogName, String warehouse) throws IOException {
+        return new ArrowCacheNode(workDir.resolve(dir), catalogUri, catalogName, warehouse).name(name).binary(nodeBinary)
+                .memory(nodeMemory)
+                // Longer than the run: warm reads never re-read table metadata (cold ones do, after invalidate).
+                .freshness(7200, 0);
+    }
+
     void startSpark(MotoServer moto) {
         Map<String, String> local = new LinkedHashMap<>();
         local.put("type", "jdbc");
@@ -277,12 +291,7 @@ public final class SparkTpchBench {
         Map<String, String> s3 = new LinkedHashMap<>(local);
         s3.put("uri", "jdbc:sqlite:" + workDir.resolve("s3.db"));
         s3.put("warehouse", "s3://" + BUCKET + "/wh");
-        s3.put("io-impl", "org.apache.iceberg.aws.s3.S3FileIO");
-        s3.put("s3.endpoint", moto.endpoint);
-        s3.put("s3.path-style-access", "true");
-        s3.put("s3.access-key-id", MotoServer.ACCESS_KEY);
-        s3.put("s3.secret-access-key", MotoServer.SECRET_KEY);
-        s3.put("client.region", MotoServer.REGION);
+        s3.putAll(moto.icebergFileIo());
         catalogs.put(Storage.LOCAL, local);
         catalogs.put(Storage.S3, s3);
 
@@ -407,8 +416,7 @@ public final class SparkTpchBench {
     }
 
     void invalidate(Storage s) {
-        ArrowCacheClient.shared(nodes.get(s).cluster(), 10_000)
-                .call("invalidate", Json.NODES.objectNode().put("table", TABLE));
+        ArrowCacheClient.shared(nodes.get(s).cluster(), 10_000).tableAction("invalidate", TableAction.of(TABLE));
     }
 
     List<Row> runQuery(String query, Storage s, Mode m) {
@@ -431,7 +439,7 @@ public final class SparkTpchBench {
     /** CPU time of this JVM (Spark, the bridge) and of every cache node, in ns. */
     long clientCpuNanos() {
         long cpu = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-        for (CacheNode n : nodes.values()) {
+        for (ArrowCacheNode n : nodes.values()) {
             cpu += n.cpuNanos();
         }
         return splitsNode == null ? cpu : cpu + splitsNode.cpuNanos();
@@ -503,11 +511,11 @@ public final class SparkTpchBench {
         long end = System.nanoTime() + profileSecs * 1_000_000_000L;
         List<Double> ms = new ArrayList<>();
         System.out.println("bench: profiling " + profile + " for " + profileSecs + " s");
-        long cpu = clientCpuNanos(), node = nodes.values().stream().mapToLong(CacheNode::cpuNanos).sum() + splitsNode.cpuNanos();
+        long cpu = clientCpuNanos(), node = nodes.values().stream().mapToLong(ArrowCacheNode::cpuNanos).sum() + splitsNode.cpuNanos();
         while (System.nanoTime() < end) {
             ms.add(timed(r));
         }
-        long nodeCpu = nodes.values().stream().mapToLong(CacheNode::cpuNanos).sum() + splitsNode.cpuNanos() - node;
+        long nodeCpu = nodes.values().stream().mapToLong(ArrowCacheNode::cpuNanos).sum() + splitsNode.cpuNanos() - node;
         long allCpu = clientCpuNanos() - cpu;
         System.out.printf(Locale.ROOT, "bench: %s ran %d times, median %.1f ms; CPU per run: JVM %.0f ms, nodes %.0f ms%n", profile,
                 ms.size(), median(ms), (allCpu - nodeCpu) / 1e6 / ms.size(), nodeCpu / 1e6 / ms.size());
@@ -622,7 +630,7 @@ public final class SparkTpchBench {
         for (String n : notes) {
             b.append("- ").append(n).append("\n");
         }
-        for (Map.Entry<Storage, CacheNode> e : nodes.entrySet()) {
+        for (Map.Entry<Storage, ArrowCacheNode> e : nodes.entrySet()) {
             b.append("- Node `").append(e.getKey().key).append("`: resident memory after the run ")
                     .append(e.getValue().residentMiB()).append(" MiB (`total_memory` ").append(nodeMemory).append(")\n");
         }
@@ -822,7 +830,7 @@ public final class SparkTpchBench {
             return "CPU use during the run unknown";
         }
         double machine = (after[0] - before[0]) / total;
-        double ours = oursNanos / 1e9 * CacheNode.CLOCK_TICKS / total;
+        double ours = oursNanos / 1e9 * Processes.CLOCK_TICKS / total;
         return String.format(Locale.ROOT, "CPU use during the run: other processes %.0f%% of the machine, this benchmark %.0f%%",
                 100 * Math.max(0, machine - ours), 100 * ours);
     }

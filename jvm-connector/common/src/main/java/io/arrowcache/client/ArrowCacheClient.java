@@ -177,6 +177,23 @@ public final class ArrowCacheClient implements AutoCloseable {
         }
     }
 
+    /**
+     * A table operation ({@code table_stats}, {@code invalidate}, {@code refresh}, {@code warm}) with
+     * its body; the answer as the cluster gives it.
+     */
+    public JsonNode tableAction(String op, TableAction action) {
+        Objects.requireNonNull(action, "action");
+        if (!TableAction.OPERATIONS.contains(op)) {
+            throw new IllegalArgumentException("`" + op + "` is not a table operation; those are " + TableAction.OPERATIONS);
+        }
+        return call(op, action.toJsonNode());
+    }
+
+    /** {@code cluster_status}: the members the node answering knows and how they are. */
+    public ClusterStatus clusterStatus() {
+        return ClusterStatus.fromJsonNode(call("cluster_status", null));
+    }
+
     /** Bytes the native side holds for the JVM's readers and clients. */
     public static long nativeBytesInUse() {
         return NativeBridge.nativeBytesInUse();

@@ -11,18 +11,24 @@ import java.util.List;
 /**
  * A planned scan as the bridge returns it: {@code {"snapshot_id": n|null, "total_rows": n (-1
  * unknown), "total_bytes": n, "splits": [{"ticket": "<base64>", "owners": [{"node_id", "flight",
- * "host"}], "bytes": n, "rows": n}]}}.
+ * "host"}], "bytes": n, "rows": n}]}}, and {@code "schema_id": n} when the bridge names it. The
+ * snapshot and schema read are {@link #metadata()} (a {@link ScanMetadata}, the model of a scan's
+ * {@code app_metadata}).
  */
 public final class ScanPlan implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    private final Long snapshotId;
+    private final ScanMetadata metadata;
     private final long totalRows;
     private final long totalBytes;
     private final List<Split> splits;
 
     public ScanPlan(Long snapshotId, long totalRows, long totalBytes, List<Split> splits) {
-        this.snapshotId = snapshotId;
+        this(new ScanMetadata(snapshotId, null), totalRows, totalBytes, splits);
+    }
+
+    public ScanPlan(ScanMetadata metadata, long totalRows, long totalBytes, List<Split> splits) {
+        this.metadata = metadata;
         this.totalRows = totalRows;
         this.totalBytes = totalBytes;
         this.splits = Collections.unmodifiableList(new ArrayList<>(splits));
@@ -33,8 +39,7 @@ public final class ScanPlan implements Serializable {
         if (!n.isObject()) {
             throw new IllegalArgumentException("a scan plan must be a JSON object: " + Json.abbreviate(text));
         }
-        JsonNode snap = n.get("snapshot_id");
-        Long snapshotId = snap == null || snap.isNull() ? null : snap.asLong();
+        ScanMetadata metadata = ScanMetadata.fromJsonNode(n);
         long totalRows = n.has("total_rows") && !n.get("total_rows").isNull() ? n.get("total_rows").asLong() : -1;
         long totalBytes = n.path("total_bytes").asLong(0);
         List<Split> splits = new ArrayList<>();
@@ -50,12 +55,22 @@ public final class ScanPlan implements Serializable {
             splits.add(new Split(Base64.getDecoder().decode(ticket.asText()), owners,
                     s.path("bytes").asLong(0), s.has("rows") && !s.get("rows").isNull() ? s.get("rows").asLong() : -1));
         }
-        return new ScanPlan(snapshotId, totalRows, totalBytes, splits);
+        return new ScanPlan(metadata, totalRows, totalBytes, splits);
     }
 
     /** The snapshot the scan reads, or null for a table without snapshots. */
     public Long snapshotId() {
-        return snapshotId;
+        return metadata.snapshotId();
+    }
+
+    /** The id of the schema the scan reads the table with, or null when the bridge does not name it. */
+    public Integer schemaId() {
+        return metadata.schemaId();
+    }
+
+    /** The snapshot and schema the scan reads. */
+    public ScanMetadata metadata() {
+        return metadata;
     }
 
     /** Rows the scan returns, or -1 when unknown (a filter or limit was applied). */

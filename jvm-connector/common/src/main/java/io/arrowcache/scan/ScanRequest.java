@@ -1,12 +1,16 @@
 package io.arrowcache.scan;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -15,10 +19,37 @@ import java.util.Objects;
  * key but {@code table} optional and at most one of the four snapshot selectors given. The node
  * reads the current state and a branch head with the table's current schema, a snapshot id, a
  * time or a tag with the schema of that snapshot (as Iceberg's Spark reads do).
- * Immutable; build with {@link #builder(String)}.
+ * Immutable; build with {@link #builder(String)}, parse with {@link #fromJson(String)}.
+ *
+ * <p>This class is the one place that validates what a scan selects, for every connector: the
+ * builder's setters (typed values), {@link Builder#withOptions(Map)} (string options, named as
+ * Iceberg's Spark reads name them: {@value #SNAPSHOT_ID_OPTION}, {@value #AS_OF_TIMESTAMP_OPTION},
+ * {@value #BRANCH_OPTION}, {@value #TAG_OPTION}, plus {@value #LIMIT_OPTION}) and
+ * {@link #fromJsonNode(JsonNode)} (the wire form) all apply the same rules: at most one snapshot
+ * selector, branch and tag names not blank, a limit of at least 0.
  */
 public final class ScanRequest implements Serializable {
     private static final long serialVersionUID = 1L;
+
+    /** The read option selecting a snapshot by id (a whole number). */
+    public static final String SNAPSHOT_ID_OPTION = "snapshot-id";
+    /** The read option selecting the snapshot current at a time (milliseconds since the epoch). */
+    public static final String AS_OF_TIMESTAMP_OPTION = "as-of-timestamp";
+    /** The read option selecting a branch's head (read with the table's current schema). */
+    public static final String BRANCH_OPTION = "branch";
+    /** The read option selecting a tagged snapshot (read with its own schema). */
+    public static final String TAG_OPTION = "tag";
+    /** The read option limiting the rows each split returns (a whole number, at least 0). */
+    public static final String LIMIT_OPTION = "limit";
+    /** The options that select a snapshot, at most one of which a read may give. */
+    public static final List<String> SELECTOR_OPTIONS = Collections.unmodifiableList(Arrays.asList(
+            SNAPSHOT_ID_OPTION, AS_OF_TIMESTAMP_OPTION, BRANCH_OPTION, TAG_OPTION));
+
+    /** The wire names of the selectors, in the order of {@link #SELECTOR_OPTIONS}. */
+    private static final List<String> SELECTOR_FIELDS = Collections.unmodifiableList(Arrays.asList(
+            "snapshot_id", "as_of_timestamp_ms", "branch", "tag"));
+    private static final List<String> FIELDS = Collections.unmodifiableList(Arrays.asList(
+            "table", "columns", "filter", "snapshot_id", "as_of_timestamp_ms", "branch", "tag", "limit"));
 
     private final String table;
     private final List<String> columns;  // null: every column
@@ -54,6 +85,110 @@ public final class ScanRequest implements Serializable {
         b.tag = tag;
         b.limit = limit;
         return b;
+    }
+
+    /**
+     * Parses a scan request as a client sends it (see the class comment), with the builder's
+     * rules; a JSON {@code null} counts as absent. Anything else, an unknown key included, is an
+     * {@link IllegalArgumentException} naming the field ({@code "scan request field limit: ..."}).
+     */
+    public static ScanRequest fromJson(String text) {
+        return fromJsonNode(Json.read(text));
+    }
+
+    /** {@link #fromJson(String)} of a parsed document. */
+    public static ScanRequest fromJsonNode(JsonNode n) {
+        if (n == null || !n.isObject()) {
+            throw new IllegalArgumentException("a scan request must be a JSON object, got " + Json.abbreviate(String.valueOf(n)));
+        }
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String field = it.next();
+            if (!FIELDS.contains(field)) {
+                throw new IllegalArgumentException("scan request field " + field + ": unknown field; a scan request has " + FIELDS);
+            }
+        }
+        JsonNode table = present(n, "table");
+        if (table == null || !table.isTextual()) {
+            throw fieldError("table", "required, a string (namespace.table)");
+        }
+        Builder b;
+        try {
+            b = new Builder(table.asText());
+        } catch (IllegalArgumentException e) {
+            throw fieldError("table", e.getMessage());
+        }
+        JsonNode columns = present(n, "columns");
+        if (columns != null) {
+            if (!columns.isArray()) {
+                throw fieldError("columns", "must be an array of column names, got " + columns);
+            }
+            List<String> names = new ArrayList<>();
+            for (JsonNode c : columns) {
+                if (!c.isTextual()) {
+                    throw fieldError("columns", "must be an array of column names, got " + c);
+                }
+                names.add(c.asText());
+            }
+            b.columns(names);
+        }
+        JsonNode filter = present(n, "filter");
+        if (filter != null) {
+            if (!filter.isObject() || !filter.hasNonNull("type")) {
+                throw fieldError("filter", "must be an Iceberg expression (an object with a \"type\"), got "
+                        + Json.abbreviate(filter.toString()));
+            }
+            b.filter(new Expression(((ObjectNode) filter).deepCopy()));
+        }
+        b.snapshotId(longField(n, "snapshot_id"));
+        b.asOfTimestampMs(longField(n, "as_of_timestamp_ms"));
+        try {
+            b.branch(textField(n, "branch"));
+        } catch (IllegalArgumentException e) {
+            throw fieldError("branch", e.getMessage());
+        }
+        try {
+            b.tag(textField(n, "tag"));
+        } catch (IllegalArgumentException e) {
+            throw fieldError("tag", e.getMessage());
+        }
+        try {
+            b.limit(longField(n, "limit"));
+        } catch (IllegalArgumentException e) {
+            throw fieldError("limit", e.getMessage());
+        }
+        return b.build();
+    }
+
+    /** The value of a key, or null when it is absent or JSON null. */
+    private static JsonNode present(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v;
+    }
+
+    private static Long longField(JsonNode n, String field) {
+        JsonNode v = present(n, field);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw fieldError(field, "must be a whole number (64 bits), got " + v);
+        }
+        return v.asLong();
+    }
+
+    private static String textField(JsonNode n, String field) {
+        JsonNode v = present(n, field);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw fieldError(field, "must be a string, got " + v);
+        }
+        return v.asText();
+    }
+
+    private static IllegalArgumentException fieldError(String field, String problem) {
+        return new IllegalArgumentException("scan request field " + field + ": " + problem);
     }
 
     public String table() {
@@ -92,6 +227,21 @@ public final class ScanRequest implements Serializable {
         return limit;
     }
 
+    /**
+     * The read option that selects this scan's snapshot, as {@code option=value} (e.g.
+     * {@code tag=v1}, {@code snapshot-id=42}), or null when it reads the current state.
+     */
+    public String selectorOption() {
+        List<String> given = selectorOptions(snapshotId, asOfTimestampMs, branch, tag);
+        return given.isEmpty() ? null : given.get(0);
+    }
+
+    /** Whether both read the same snapshot selection (the same selector, or both the current state). */
+    public boolean sameSnapshotSelection(ScanRequest other) {
+        return Objects.equals(snapshotId, other.snapshotId) && Objects.equals(asOfTimestampMs, other.asOfTimestampMs)
+                && Objects.equals(branch, other.branch) && Objects.equals(tag, other.tag);
+    }
+
     public ObjectNode toJsonNode() {
         ObjectNode n = Json.NODES.objectNode();
         n.put("table", table);
@@ -124,9 +274,44 @@ public final class ScanRequest implements Serializable {
         return Json.write(toJsonNode());
     }
 
+    /** Equal when every field is (the filters as JSON trees). */
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof ScanRequest)) {
+            return false;
+        }
+        ScanRequest r = (ScanRequest) o;
+        return table.equals(r.table) && Objects.equals(columns, r.columns) && sameSnapshotSelection(r)
+                && Objects.equals(limit, r.limit) && Objects.equals(filterTree(), r.filterTree());
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(table, columns, snapshotId, asOfTimestampMs, branch, tag, limit, filterTree());
+    }
+
+    private JsonNode filterTree() {
+        return filterJson == null ? null : Json.read(filterJson);
+    }
+
     @Override
     public String toString() {
         return toJson();
+    }
+
+    /** The selectors given, as {@code option=value}, in the order of {@link #SELECTOR_OPTIONS}. */
+    private static List<String> selectorOptions(Long snapshotId, Long asOfTimestampMs, String branch, String tag) {
+        Object[] values = {snapshotId, asOfTimestampMs, branch, tag};
+        List<String> given = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] != null) {
+                given.add(SELECTOR_OPTIONS.get(i) + "=" + values[i]);
+            }
+        }
+        return given;
     }
 
     public static final class Builder {
@@ -195,19 +380,83 @@ public final class ScanRequest implements Serializable {
             return this;
         }
 
+        /**
+         * Applies read options given as strings, named as Iceberg's Spark reads name them:
+         * {@value ScanRequest#SNAPSHOT_ID_OPTION}, {@value ScanRequest#AS_OF_TIMESTAMP_OPTION}
+         * (milliseconds since the epoch), {@value ScanRequest#BRANCH_OPTION},
+         * {@value ScanRequest#TAG_OPTION} and {@value ScanRequest#LIMIT_OPTION}. Other
+         * keys are left to the caller. A snapshot selector among the options replaces the one this
+         * builder has; a blank number counts as absent. A bad value, or more than one selector, is
+         * an {@link IllegalArgumentException} naming the option(s), e.g. {@code option snapshot-id
+         * must be a whole number, got `latest`} or {@code options branch=b and tag=t both select a
+         * snapshot; give only one of snapshot-id, as-of-timestamp, branch and tag}.
+         *
+         * <p>{@code options.get(name)} is all this asks of the map, so a case-insensitive map (such
+         * as Spark's {@code CaseInsensitiveStringMap}) matches the names in any case.
+         */
+        public Builder withOptions(Map<String, String> options) {
+            if (options == null || options.isEmpty()) {
+                return this;
+            }
+            Long snap = longOption(options, SNAPSHOT_ID_OPTION);
+            Long asOf = longOption(options, AS_OF_TIMESTAMP_OPTION);
+            String br = refOption(options, BRANCH_OPTION);
+            String tg = refOption(options, TAG_OPTION);
+            Long lim = longOption(options, LIMIT_OPTION);
+            List<String> given = selectorOptions(snap, asOf, br, tg);
+            if (given.size() > 1) {
+                throw new IllegalArgumentException("options " + String.join(" and ", given) + (given.size() == 2 ? " both" : " all")
+                        + " select a snapshot; give only one of " + String.join(", ", SELECTOR_OPTIONS.subList(0, 3))
+                        + " and " + SELECTOR_OPTIONS.get(3));
+            }
+            if (!given.isEmpty()) {
+                snapshotId = snap;
+                asOfTimestampMs = asOf;
+                branch = br;
+                tag = tg;
+            }
+            if (lim != null) {
+                if (lim < 0) {
+                    throw new IllegalArgumentException("option " + LIMIT_OPTION + " must be >= 0, got " + lim);
+                }
+                limit = lim;
+            }
+            return this;
+        }
+
+        /** A whole-number option, or null when absent or blank; otherwise an error naming it. */
+        private static Long longOption(Map<String, String> o, String key) {
+            String v = o.get(key);
+            if (v == null || v.trim().isEmpty()) {
+                return null;
+            }
+            try {
+                return Long.parseLong(v.trim());
+            } catch (NumberFormatException e) {
+                String what = key.equals(AS_OF_TIMESTAMP_OPTION) ? "milliseconds since the epoch" : "a whole number";
+                throw new IllegalArgumentException("option " + key + " must be " + what + ", got `" + v + "`");
+            }
+        }
+
+        /** A branch or tag name: used as given (names may hold any character), but not blank. */
+        private static String refOption(Map<String, String> o, String key) {
+            String v = o.get(key);
+            if (v == null) {
+                return null;
+            }
+            if (v.trim().isEmpty()) {
+                throw new IllegalArgumentException("option " + key + " must name a " + key + " of the table, got an empty value");
+            }
+            return v;
+        }
+
         public ScanRequest build() {
             List<String> given = new ArrayList<>();
-            if (snapshotId != null) {
-                given.add("snapshot_id");
-            }
-            if (asOfTimestampMs != null) {
-                given.add("as_of_timestamp_ms");
-            }
-            if (branch != null) {
-                given.add("branch");
-            }
-            if (tag != null) {
-                given.add("tag");
+            Object[] values = {snapshotId, asOfTimestampMs, branch, tag};
+            for (int i = 0; i < values.length; i++) {
+                if (values[i] != null) {
+                    given.add(SELECTOR_FIELDS.get(i));
+                }
             }
             if (given.size() > 1) {
                 throw new IllegalArgumentException("a scan selects its snapshot by one of snapshot_id, as_of_timestamp_ms, branch "

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.arrowcache.client.ArrowCacheClient;
 import io.arrowcache.scan.Json;
+import io.arrowcache.scan.ScanRequest;
 
 import java.util.Arrays;
 import java.util.Collections;
@@ -75,12 +76,21 @@ public class ArrowCacheCatalog implements TableCatalog, SupportsNamespaces {
         return b.append(ident.name()).toString();
     }
 
-    private Table load(Identifier ident, Long snapshotId, Long asOfMs, String branch, String tag) throws NoSuchTableException {
+    /**
+     * The table read at the snapshot {@code selector} selects: none (the current state) or one of
+     * the read options {@link ScanRequest#SELECTOR_OPTIONS}, which ScanRequest parses and checks
+     * as it does the {@code arrow-cache} source's options.
+     */
+    private Table load(Identifier ident, Map<String, String> selector) throws NoSuchTableException {
         if (ident.namespace().length == 0) {
             throw new NoSuchTableException(ident);
         }
-        ArrowCacheReadConf conf = ArrowCacheReadConf.forCatalog(cluster, connectTimeoutMs, tableId(ident), snapshotId, asOfMs, branch, tag);
+        ArrowCacheReadConf conf = ArrowCacheReadConf.forCatalog(cluster, connectTimeoutMs, tableId(ident), selector);
         return ArrowCacheTables.load(conf);  // NoSuchTableException is thrown through
+    }
+
+    private static Map<String, String> select(String option, String value) {
+        return Collections.singletonMap(option, value);
     }
 
     /**
@@ -91,7 +101,7 @@ public class ArrowCacheCatalog implements TableCatalog, SupportsNamespaces {
     @Override
     public Table loadTable(Identifier ident) throws NoSuchTableException {
         try {
-            return load(ident, null, null, null, null);
+            return load(ident, Collections.emptyMap());
         } catch (NoSuchTableException e) {
             String[] ns = ident.namespace();
             Matcher m;
@@ -99,16 +109,26 @@ public class ArrowCacheCatalog implements TableCatalog, SupportsNamespaces {
                 throw e;
             }
             Identifier table = Identifier.of(Arrays.copyOf(ns, ns.length - 1), ns[ns.length - 1]);
+            Map<String, String> selector;
             if ((m = BRANCH.matcher(ident.name())).matches()) {
-                return load(table, null, null, m.group(1), null);
+                selector = select(ScanRequest.BRANCH_OPTION, m.group(1));
             } else if ((m = TAG.matcher(ident.name())).matches()) {
-                return load(table, null, null, null, m.group(1));
+                selector = select(ScanRequest.TAG_OPTION, m.group(1));
             } else if ((m = SNAPSHOT_ID.matcher(ident.name())).matches()) {
-                return load(table, Long.parseLong(m.group(1)), null, null, null);
+                selector = select(ScanRequest.SNAPSHOT_ID_OPTION, m.group(1));
             } else if ((m = AT_TIMESTAMP.matcher(ident.name())).matches()) {
-                return load(table, null, Long.parseLong(m.group(1)), null, null);
+                selector = select(ScanRequest.AS_OF_TIMESTAMP_OPTION, m.group(1));
+            } else {
+                throw e;
             }
-            throw e;
+            ArrowCacheReadConf conf;
+            try {
+                conf = ArrowCacheReadConf.forCatalog(cluster, connectTimeoutMs, tableId(table), selector);
+            } catch (IllegalArgumentException bad) {
+                // e.g. a snapshot id past 64 bits: name the identifier it came from
+                throw new IllegalArgumentException("table " + tableId(ident) + ": " + bad.getMessage(), bad);
+            }
+            return ArrowCacheTables.load(conf);
         }
     }
 
@@ -124,14 +144,15 @@ public class ArrowCacheCatalog implements TableCatalog, SupportsNamespaces {
         if (v.isEmpty()) {
             throw new IllegalArgumentException("VERSION AS OF needs an Iceberg snapshot id or a branch or tag name, got an empty string");
         }
-        Long snapshotId = null;
+        boolean isSnapshotId;
         try {
-            snapshotId = Long.parseLong(v);
+            Long.parseLong(v);
+            isSnapshotId = true;
         } catch (NumberFormatException e) {
-            // A branch or tag name.
+            isSnapshotId = false;  // a branch or tag name
         }
         try {
-            return snapshotId != null ? load(ident, snapshotId, null, null, null) : load(ident, null, null, null, version);
+            return load(ident, isSnapshotId ? select(ScanRequest.SNAPSHOT_ID_OPTION, v) : select(ScanRequest.TAG_OPTION, version));
         } catch (NoSuchTableException e) {
             throw selectedTwice(ident, e);
         }
@@ -141,7 +162,7 @@ public class ArrowCacheCatalog implements TableCatalog, SupportsNamespaces {
     @Override
     public Table loadTable(Identifier ident, long timestampMicros) throws NoSuchTableException {
         try {
-            return load(ident, null, Math.floorDiv(timestampMicros, 1000L), null, null);
+            return load(ident, select(ScanRequest.AS_OF_TIMESTAMP_OPTION, Long.toString(Math.floorDiv(timestampMicros, 1000L))));
         } catch (NoSuchTableException e) {
             throw selectedTwice(ident, e);
         }

@@ -1,17 +1,16 @@
 package io.arrowcache.spark;
 
 import io.arrowcache.client.ArrowCacheClient;
+import io.arrowcache.scan.ScanRequest;
 import org.apache.spark.sql.util.CaseInsensitiveStringMap;
 
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -21,17 +20,19 @@ import java.util.Set;
  * selector, named as in Iceberg's Spark reads: {@code snapshot-id}, {@code as-of-timestamp}
  * (milliseconds since the epoch), {@code branch} (the branch's head, read with the table's current
  * schema) or {@code tag} (the tagged snapshot, read with its own schema). A bad value is an
- * {@link IllegalArgumentException} naming the option.
+ * {@link IllegalArgumentException} naming the option. The snapshot selectors are parsed and
+ * checked by {@link ScanRequest.Builder#withOptions}, as for every connector; this class checks
+ * the Spark-only options (cluster, table, timeout, unknown names).
  */
 public final class ArrowCacheReadConf implements Serializable {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
 
     public static final String CLUSTER = "cache.cluster";
     public static final String TABLE_ID = "table.id";
-    public static final String SNAPSHOT_ID = "snapshot-id";
-    public static final String AS_OF_TIMESTAMP = "as-of-timestamp";
-    public static final String BRANCH = "branch";
-    public static final String TAG = "tag";
+    public static final String SNAPSHOT_ID = ScanRequest.SNAPSHOT_ID_OPTION;
+    public static final String AS_OF_TIMESTAMP = ScanRequest.AS_OF_TIMESTAMP_OPTION;
+    public static final String BRANCH = ScanRequest.BRANCH_OPTION;
+    public static final String TAG = ScanRequest.TAG_OPTION;
     public static final String CONNECT_TIMEOUT_MS = "cache.connect-timeout-ms";
     public static final long DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -48,51 +49,18 @@ public final class ArrowCacheReadConf implements Serializable {
 
     private final String cluster;
     private final long connectTimeoutMs;
-    private final String tableId;
-    private final Long snapshotId;
-    private final Long asOfTimestampMs;
-    private final String branch;
-    private final String tag;
+    /** The table and the snapshot selector: what every scan of this read starts from. */
+    private final ScanRequest selection;
 
-    private ArrowCacheReadConf(String cluster, long connectTimeoutMs, String tableId, Long snapshotId, Long asOfTimestampMs,
-                               String branch, String tag) {
+    private ArrowCacheReadConf(String cluster, long connectTimeoutMs, ScanRequest selection) {
         this.cluster = cluster;
         this.connectTimeoutMs = connectTimeoutMs;
-        this.tableId = tableId;
-        this.snapshotId = snapshotId;
-        this.asOfTimestampMs = asOfTimestampMs;
-        this.branch = branch;
-        this.tag = tag;
-        List<String> given = selectorOptions();
-        if (given.size() > 1) {
-            throw new IllegalArgumentException("options " + String.join(" and ", given) + (given.size() == 2 ? " both" : " all")
-                    + " select a snapshot; give only one of "
-                    + SNAPSHOT_ID + ", " + AS_OF_TIMESTAMP + ", " + BRANCH + " and " + TAG);
-        }
-    }
-
-    /** The snapshot selectors this read sets, as {@code option=value}. */
-    private List<String> selectorOptions() {
-        List<String> given = new ArrayList<>();
-        if (snapshotId != null) {
-            given.add(SNAPSHOT_ID + "=" + snapshotId);
-        }
-        if (asOfTimestampMs != null) {
-            given.add(AS_OF_TIMESTAMP + "=" + asOfTimestampMs);
-        }
-        if (branch != null) {
-            given.add(BRANCH + "=" + branch);
-        }
-        if (tag != null) {
-            given.add(TAG + "=" + tag);
-        }
-        return given;
+        this.selection = selection;
     }
 
     /** The option that selects this read's snapshot ({@code option=value}), or null for the current one. */
     String selectorOption() {
-        List<String> given = selectorOptions();
-        return given.isEmpty() ? null : given.get(0);
+        return selection.selectorOption();
     }
 
     /** The options of {@code spark.read.format("arrow-cache")}. */
@@ -113,14 +81,17 @@ public final class ArrowCacheReadConf implements Serializable {
             throw new IllegalArgumentException("option " + TABLE_ID + " is not set: name the table as namespace.table, "
                     + "e.g. .option(\"" + TABLE_ID + "\", \"warehouse.sales_data\")");
         }
-        return new ArrowCacheReadConf(address(cluster, CLUSTER), timeout(o), table.trim(),
-                longOption(o, SNAPSHOT_ID), longOption(o, AS_OF_TIMESTAMP), refOption(o, BRANCH), refOption(o, TAG));
+        String address = address(cluster, CLUSTER);
+        long timeout = timeout(o);
+        return new ArrowCacheReadConf(address, timeout, ScanRequest.builder(table.trim()).withOptions(o).build());
     }
 
-    /** A catalog table: the catalog's cluster, the identifier's name, and at most one snapshot selector. */
-    static ArrowCacheReadConf forCatalog(String cluster, long timeoutMs, String tableId, Long snapshotId, Long asOfMs,
-                                         String branch, String tag) {
-        return new ArrowCacheReadConf(cluster, timeoutMs, tableId, snapshotId, asOfMs, branch, tag);
+    /**
+     * A catalog table: the catalog's cluster, the identifier's name, and the snapshot selector its
+     * identifier or AS OF clause gives, as read options ({@link ScanRequest#SELECTOR_OPTIONS}).
+     */
+    static ArrowCacheReadConf forCatalog(String cluster, long timeoutMs, String tableId, Map<String, String> selector) {
+        return new ArrowCacheReadConf(cluster, timeoutMs, ScanRequest.builder(tableId).withOptions(selector).build());
     }
 
     /** This read with per-scan options applied: a snapshot selector among them replaces the table's. */
@@ -129,18 +100,11 @@ public final class ArrowCacheReadConf implements Serializable {
             return this;
         }
         checkKnown(options.keySet(), "arrow-cache");
-        Long snap = longOption(options, SNAPSHOT_ID);
-        Long asOf = longOption(options, AS_OF_TIMESTAMP);
-        String br = refOption(options, BRANCH);
-        String tg = refOption(options, TAG);
-        if (snap == null && asOf == null && br == null && tg == null) {
+        ScanRequest read = selection.toBuilder().withOptions(options).build();
+        if (read.sameSnapshotSelection(selection)) {
             return this;
         }
-        if (Objects.equals(snap, snapshotId) && Objects.equals(asOf, asOfTimestampMs) && Objects.equals(br, branch)
-                && Objects.equals(tg, tag)) {
-            return this;
-        }
-        return new ArrowCacheReadConf(cluster, connectTimeoutMs, tableId, snap, asOf, br, tg);
+        return new ArrowCacheReadConf(cluster, connectTimeoutMs, read);
     }
 
     static String address(String value, String option) {
@@ -162,6 +126,7 @@ public final class ArrowCacheReadConf implements Serializable {
         return t;
     }
 
+    /** A whole-number connector option (a timeout), or null when unset; the scan's own options are ScanRequest's. */
     static Long longOption(Map<String, String> o, String key) {
         String v = o.get(key);
         if (v == null || v.trim().isEmpty()) {
@@ -170,21 +135,8 @@ public final class ArrowCacheReadConf implements Serializable {
         try {
             return Long.parseLong(v.trim());
         } catch (NumberFormatException e) {
-            String what = key.equals(AS_OF_TIMESTAMP) ? "milliseconds since the epoch" : "a whole number";
-            throw new IllegalArgumentException("option " + key + " must be " + what + ", got `" + v + "`");
+            throw new IllegalArgumentException("option " + key + " must be a whole number, got `" + v + "`");
         }
-    }
-
-    /** A branch or tag name: used as given (names may hold any character), but not blank. */
-    static String refOption(Map<String, String> o, String key) {
-        String v = o.get(key);
-        if (v == null) {
-            return null;
-        }
-        if (v.trim().isEmpty()) {
-            throw new IllegalArgumentException("option " + key + " must name a " + key + " of the table, got an empty value");
-        }
-        return v;
     }
 
     private static void checkKnown(Set<String> keys, String source) {
@@ -204,42 +156,56 @@ public final class ArrowCacheReadConf implements Serializable {
     }
 
     public String tableId() {
-        return tableId;
+        return selection.table();
     }
 
     public Long snapshotId() {
-        return snapshotId;
+        return selection.snapshotId();
     }
 
     public Long asOfTimestampMs() {
-        return asOfTimestampMs;
+        return selection.asOfTimestampMs();
     }
 
     public String branch() {
-        return branch;
+        return selection.branch();
     }
 
     public String tag() {
-        return tag;
+        return selection.tag();
+    }
+
+    /** A scan request of this read's table and snapshot, to add columns, filter and limit to. */
+    ScanRequest.Builder request() {
+        return selection.toBuilder();
+    }
+
+    /** Whether both read the same table at the same snapshot selection from the same cluster (not the timeout). */
+    boolean sameRead(ArrowCacheReadConf other) {
+        return cluster.equals(other.cluster) && selection.equals(other.selection);
+    }
+
+    int readHashCode() {
+        return 31 * cluster.hashCode() + selection.hashCode();
     }
 
     /** The options that recreate this read (table properties). */
     Map<String, String> toOptions() {
         Map<String, String> m = new HashMap<>();
         m.put(CLUSTER, cluster);
-        m.put(TABLE_ID, tableId);
+        m.put(TABLE_ID, tableId());
         m.put(CONNECT_TIMEOUT_MS, Long.toString(connectTimeoutMs));
-        if (snapshotId != null) {
-            m.put(SNAPSHOT_ID, snapshotId.toString());
+        if (snapshotId() != null) {
+            m.put(SNAPSHOT_ID, snapshotId().toString());
         }
-        if (asOfTimestampMs != null) {
-            m.put(AS_OF_TIMESTAMP, asOfTimestampMs.toString());
+        if (asOfTimestampMs() != null) {
+            m.put(AS_OF_TIMESTAMP, asOfTimestampMs().toString());
         }
-        if (branch != null) {
-            m.put(BRANCH, branch);
+        if (branch() != null) {
+            m.put(BRANCH, branch());
         }
-        if (tag != null) {
-            m.put(TAG, tag);
+        if (tag() != null) {
+            m.put(TAG, tag());
         }
         return Collections.unmodifiableMap(m);
     }
@@ -247,6 +213,6 @@ public final class ArrowCacheReadConf implements Serializable {
     @Override
     public String toString() {
         String selector = selectorOption();
-        return tableId + (selector != null ? " (" + selector + ")" : "") + " on " + cluster;
+        return tableId() + (selector != null ? " (" + selector + ")" : "") + " on " + cluster;
     }
 }

@@ -15,16 +15,25 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.stream.Collectors;
 
-/** One planned read of a table: columns, pushed filter and limit; plans once, on first need. */
+/**
+ * One planned read of a table: columns, pushed filter and limit; plans once, on first need.
+ *
+ * <p>Two scans are equal when they read the same: the same table at the same snapshot selection
+ * from the same cluster, with the same columns (and Spark types), pushed filter and limit (as
+ * Iceberg's SparkScan), so that Spark can reuse one for the other (scan and exchange reuse).
+ */
 public class ArrowCacheScan implements SupportsReportStatistics {
     private final ArrowCacheReadConf conf;
     private final StructType readSchema;
     private final Expression filter;
     private final List<Predicate> pushed;
     private final Integer limit;
+    /** What the scan asks the cluster: table, snapshot selector, columns, filter and limit. */
+    private final ScanRequest request;
     private PlannedScan planned;
 
     ArrowCacheScan(ArrowCacheReadConf conf, StructType readSchema, Expression filter, List<Predicate> pushed, Integer limit) {
@@ -33,20 +42,21 @@ public class ArrowCacheScan implements SupportsReportStatistics {
         this.filter = filter;
         this.pushed = pushed;
         this.limit = limit;
-    }
-
-    ScanRequest request() {
         List<String> columns = new ArrayList<>();
         for (StructField f : readSchema.fields()) {
             columns.add(f.name());
         }
-        return ArrowCacheTables.base(conf).columns(columns).filter(filter)
+        this.request = ArrowCacheTables.base(conf).columns(columns).filter(filter)
                 .limit(limit == null ? null : limit.longValue()).build();
+    }
+
+    ScanRequest request() {
+        return request;
     }
 
     synchronized PlannedScan planned() {
         if (planned == null) {
-            PlannedScan p = ArrowCacheTables.plan(conf, request());
+            PlannedScan p = ArrowCacheTables.plan(conf, request);
             checkSchema(p);
             planned = p;
         }
@@ -80,7 +90,7 @@ public class ArrowCacheScan implements SupportsReportStatistics {
 
     @Override
     public Batch toBatch() {
-        return new ArrowCacheBatch(conf, readSchema, planned());
+        return new ArrowCacheBatch(conf, readSchema, request, planned());
     }
 
     @Override
@@ -122,6 +132,24 @@ public class ArrowCacheScan implements SupportsReportStatistics {
             b.append(", limit=").append(limit);
         }
         return b.append(", cluster=").append(conf.cluster()).append(")").toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (o == null || o.getClass() != getClass()) {
+            return false;
+        }
+        ArrowCacheScan that = (ArrowCacheScan) o;
+        // The request holds the table, snapshot selector, column names, filter and limit.
+        return conf.sameRead(that.conf) && request.equals(that.request) && readSchema.equals(that.readSchema);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(conf.readHashCode(), request, readSchema);
     }
 
     @Override

@@ -39,8 +39,8 @@ final class ArrowCacheTables {
         return new ArrowCacheTable(conf, ArrowCacheSchemaUtil.convert(plan.schema(), conf.tableId()));
     }
 
+    /** The read's table and snapshot selector, to add columns, a filter and a limit to. */
     static ScanRequest.Builder base(ArrowCacheReadConf conf) {
-        return ScanRequest.builder(conf.tableId()).snapshotId(conf.snapshotId()).asOfTimestampMs(conf.asOfTimestampMs())
-                .branch(conf.branch()).tag(conf.tag());
+        return conf.request();
     }
 }

@@ -1,5 +1,7 @@
 package io.arrowcache.spark;
 
+import io.arrowcache.testkit.Processes;
+
 import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.SparkSession;
 import org.junit.BeforeClass;
@@ -50,7 +52,7 @@ public class BadInputTest {
 
     @Test
     public void unreachableCluster() throws Exception {
-        int port = ArrowCacheNode.freePort();
+        int port = Processes.freePort();
         expect(IllegalArgumentException.class, () -> env.spark.read().format("arrow-cache")
                 .option("cache.cluster", "127.0.0.1:" + port).option("cache.connect-timeout-ms", "2000")
                 .option("table.id", TestEnv.tableId(TestTables.ALL_TYPES)).load(), "127.0.0.1:" + port, "cache.cluster");

@@ -1,7 +1,8 @@
 package io.arrowcache.spark;
 
 import io.arrowcache.client.ArrowCacheClient;
-import com.fasterxml.jackson.databind.JsonNode;
+import io.arrowcache.client.ClusterStatus;
+import io.arrowcache.testkit.ArrowCacheNode;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.connector.read.InputPartition;
@@ -121,16 +122,10 @@ public class ClusterTest {
 
     private static void waitForMembers(String cluster, int n) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 20_000;
-        JsonNode status = null;
+        ClusterStatus status = null;
         while (System.currentTimeMillis() < deadline) {
-            status = ArrowCacheClient.shared(cluster, 10_000).call("cluster_status", null);
-            int up = 0;
-            for (JsonNode node : status.path("nodes")) {
-                if ("up".equals(node.path("status").asText())) {
-                    up++;
-                }
-            }
-            if (up == n) {
+            status = ArrowCacheClient.shared(cluster, 10_000).clusterStatus();
+            if (status.upCount() == n) {
                 return;
             }
             Thread.sleep(200);

@@ -173,6 +173,24 @@ public class ReadTest {
         }
     }
 
+    /**
+     * The same read twice in one query (a self-join) is read once: equal scans give equal batches,
+     * so Spark reuses the first side's exchange for the second (ReusedExchange).
+     */
+    @Test
+    public void identicalScansAreReused() {
+        org.apache.spark.sql.SparkSession session = env.spark.newSession();
+        session.conf().set("spark.sql.autoBroadcastJoinThreshold", "-1");  // a shuffle on both sides
+        session.read().format("arrow-cache").option("cache.cluster", env.node.cluster())
+                .option("table.id", TestEnv.tableId(ALL_TYPES)).load().createOrReplaceTempView("reused_all_types");
+        String q = "SELECT a.id, a.s, b.s AS s2 FROM %1$s a JOIN %1$s b ON a.id = b.id WHERE a.i > 0 AND b.i > 0";
+        Dataset<Row> joined = session.sql(String.format(q, "reused_all_types"));
+        assertSameRows(q, env.sql(String.format(q, TestEnv.iceberg(ALL_TYPES))), joined);
+        joined.collectAsList();  // the adaptive plan is final once it has run
+        String plan = joined.queryExecution().executedPlan().toString();
+        assertTrue(plan, plan.contains("ReusedExchange"));
+    }
+
     @Test
     public void limits() {
         Dataset<Row> limited = env.cacheRead(ALL_TYPES).where("i > 0").limit(7);

@@ -1,7 +1,8 @@
 package io.arrowcache.spark;
 
 import io.arrowcache.client.ArrowCacheClient;
-import io.arrowcache.scan.Json;
+import io.arrowcache.client.TableAction;
+import io.arrowcache.testkit.ArrowCacheNode;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -59,13 +60,10 @@ public final class TestEnv {
                 .getOrCreate();
         spark.sql("CREATE NAMESPACE IF NOT EXISTS " + ICEBERG + "." + NAMESPACE);
 
+        // (stopped at JVM exit: the testkit's processes do not outlive the JVM)
         node = new ArrowCacheNode(workDir.resolve("node"), catalogUri, ICEBERG, warehouseUri).start();
         spark.conf().set("spark.sql.catalog." + CACHE, ArrowCacheCatalog.class.getName());
         spark.conf().set("spark.sql.catalog." + CACHE + ".cluster", node.cluster());
-
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            node.close();
-        }, "stop arrow-cache node"));
     }
 
     public static synchronized TestEnv get() throws IOException, InterruptedException {
@@ -113,7 +111,6 @@ public final class TestEnv {
 
     /** Makes the node see the table's newest snapshot now (it trusts one for caching.ttl_seconds). */
     public void refresh(String table) {
-        ArrowCacheClient.shared(node.cluster(), 10_000)
-                .call("refresh", Json.NODES.objectNode().put("table", tableId(table)));
+        ArrowCacheClient.shared(node.cluster(), 10_000).tableAction("refresh", TableAction.of(tableId(table)));
     }
 }

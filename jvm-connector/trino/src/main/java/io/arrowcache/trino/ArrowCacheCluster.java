@@ -3,6 +3,7 @@ package io.arrowcache.trino;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.arrowcache.bridge.ArrowCacheException;
 import io.arrowcache.client.ArrowCacheClient;
+import io.arrowcache.client.ClusterStatus;
 import io.arrowcache.client.PlannedScan;
 import io.arrowcache.scan.Json;
 import io.arrowcache.scan.ScanRequest;
@@ -141,16 +142,14 @@ public final class ArrowCacheCluster implements AutoCloseable {
     }
 
     private List<String> listTablesWithFlightSql() {
-        JsonNode status = call("cluster_status", Json.NODES.objectNode());
+        ClusterStatus status = ClusterStatus.fromJsonNode(call("cluster_status", Json.NODES.objectNode()));
         Set<String> locations = new LinkedHashSet<>();
-        List<JsonNode> nodes = new ArrayList<>();
-        status.path("nodes").forEach(nodes::add);
+        List<ClusterStatus.Node> nodes = new ArrayList<>(status.nodes());
         // Live nodes first; the bridge fails over along the list.
-        nodes.sort(Comparator.comparing(n -> isDown(n.path("status").asText()) ? 1 : 0));
-        for (JsonNode n : nodes) {
-            String flight = n.path("flight").asText("");
-            if (!flight.isEmpty()) {
-                locations.add(flight);
+        nodes.sort(Comparator.comparing(n -> n.isDown() ? 1 : 0));
+        for (ClusterStatus.Node n : nodes) {
+            if (!n.flight().isEmpty()) {
+                locations.add(n.flight());
             }
         }
         if (locations.isEmpty()) {
@@ -177,11 +176,6 @@ public final class ArrowCacheCluster implements AutoCloseable {
             throw new TrinoException(ARROW_CACHE_ERROR, "listing the tables of the arrow-cache cluster " + config.cluster() + ": " + e.getMessage(), e);
         }
         return tables;
-    }
-
-    private static boolean isDown(String state) {
-        String s = state.toLowerCase(java.util.Locale.ROOT);
-        return s.contains("down") || s.contains("dead") || s.contains("suspect") || s.contains("unreachable");
     }
 
     /**

@@ -180,13 +180,13 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
             }
         }
         String table = name.getSchemaName() + "." + name.getTableName();
-        TableInfo info = describeOrNull(table, snapshotId, asOfMillis, ref);
+        TableInfo info = describeOrNull(selection(table, snapshotId, asOfMillis, ref));
         if (info == null) {
             String original = clusterName(name);
             if (original == null || original.equals(table)) {
                 return null;
             }
-            info = describeOrNull(original, snapshotId, asOfMillis, ref);
+            info = describeOrNull(selection(original, snapshotId, asOfMillis, ref));
             if (info == null) {
                 return null;
             }
@@ -216,13 +216,28 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         throw new TrinoException(NOT_SUPPORTED, "FOR TIMESTAMP AS OF needs a timestamp, not " + type.getDisplayName());
     }
 
-    /** The table as of a snapshot (or time, or ref, or now), or null when the cluster does not have it. */
-    private TableInfo describeOrNull(String table, Long snapshotId, Long asOfMillis, String ref) {
+    /**
+     * The table and the snapshot a query selects, checked by ScanRequest as for every connector. A
+     * ref name (FOR VERSION AS OF 'name', a branch or a tag) is sent as a tag: the cluster resolves
+     * either kind by name, and a tag reads the schema of its snapshot, as Trino's Iceberg connector
+     * reads every FOR VERSION AS OF (a branch sent as a branch would read the table's current
+     * schema instead). A selection the user can fix (an empty name) is a user error.
+     */
+    private static ScanRequest selection(String table, Long snapshotId, Long asOfMillis, String ref) {
         try {
-            return describe(table, snapshotId, asOfMillis, ref);
+            return ScanRequest.builder(table).snapshotId(snapshotId).asOfTimestampMs(asOfMillis).tag(ref).build();
+        } catch (IllegalArgumentException e) {
+            throw new TrinoException(ARROW_CACHE_BAD_REQUEST, "reading " + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The table as of a snapshot (or time, or ref, or now), or null when the cluster does not have it. */
+    private TableInfo describeOrNull(ScanRequest selection) {
+        try {
+            return describe(selection);
         } catch (TrinoException e) {
             if (e.getCause() instanceof ArrowCacheException && ((ArrowCacheException) e.getCause()).isNotFound()) {
-                if (snapshotId != null || asOfMillis != null || ref != null) {
+                if (selection.selectorOption() != null) {
                     throw new TrinoException(ARROW_CACHE_BAD_REQUEST, e.getMessage(), e);
                 }
                 return null;
@@ -231,19 +246,15 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         }
     }
 
-    /**
-     * The table as one plan describes it. A ref name (FOR VERSION AS OF 'name', a branch or a tag)
-     * is sent as a tag: the cluster resolves either kind by name, and a tag reads the schema of its
-     * snapshot, as Trino's Iceberg connector reads every FOR VERSION AS OF (a branch sent as a
-     * branch would read the table's current schema instead).
-     */
-    private TableInfo describe(String table, Long snapshotId, Long asOfMillis, String ref) {
-        String key = table + "@" + snapshotId + "@" + asOfMillis + (ref == null ? "" : "@ref:" + ref);
+    /** The table as one plan of {@code selection} (a table and its snapshot selector) describes it. */
+    private TableInfo describe(ScanRequest selection) {
+        String key = selection.toJson();
         TableInfo info = tables.get(key);
         if (info != null) {
             return info;
         }
-        PlannedScan scan = cluster.plan(ScanRequest.builder(table).snapshotId(snapshotId).asOfTimestampMs(asOfMillis).tag(ref).build());
+        String table = selection.table();
+        PlannedScan scan = cluster.plan(selection);
         List<ArrowCacheColumnHandle> columns = new ArrayList<>();
         for (Field f : scan.schema().getFields()) {
             int fixed = f.getType() instanceof ArrowType.FixedSizeBinary && !ArrowTypes.isUuid(f)
@@ -253,12 +264,16 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         info = new TableInfo(table, scan.plan().snapshotId(), columns, scan.plan().totalRows(), scan.plan().totalBytes());
         tables.put(key, info);
         // The same table by its pinned snapshot (what later calls ask with).
-        tables.putIfAbsent(table + "@" + info.snapshotId + "@null", info);
+        tables.putIfAbsent(pinned(table, info.snapshotId).toJson(), info);
         return info;
     }
 
+    private static ScanRequest pinned(String table, Long snapshotId) {
+        return ScanRequest.builder(table).snapshotId(snapshotId).build();
+    }
+
     private TableInfo describe(ArrowCacheTableHandle handle) {
-        return describe(handle.getTable(), handle.getSnapshotId(), null, null);
+        return describe(pinned(handle.getTable(), handle.getSnapshotId()));
     }
 
     @Override
@@ -301,7 +316,7 @@ public final class ArrowCacheMetadata implements ConnectorMetadata {
         for (SchemaTableName name : relationFilter.apply(new LinkedHashSet<>(names.keySet()))) {
             TableInfo info;
             try {
-                info = describeOrNull(names.get(name), null, null, null);
+                info = describeOrNull(ScanRequest.builder(names.get(name)).build());
             } catch (TrinoException e) {
                 continue;  // a table that cannot be described (e.g. a type Trino cannot hold) is left out of the listing
             }
