@@ -533,3 +533,26 @@ def test_a_new_snapshot_found_by_one_node_reaches_the_others(arrow_cache_bin, tm
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_scan_request_aggregates_from_every_entry_node(static_cluster, wh):
+    """A `final` aggregate scan request is one endpoint answered with the owners' partial
+    aggregates merged; `partial` endpoints each carry their split's aggregate and list its
+    owners. Both equal pyiceberg's read from every entry node."""
+    rows = T.oracle(wh.tables[T.MANY_FILES]).to_pylist()
+    want = {p: (n, total) for p, (n, total, *_rest) in by_part(rows).items()}
+    functions = [{"fn": "count_star"}, {"fn": "sum", "term": "v"}]
+    for node in static_cluster:
+        for mode in ["final", "partial"]:
+            request = {"table": T.MANY_FILES, "filter": {"type": "gt", "term": "v", "value": 0},
+                       "aggregate": {"group_by": ["part"], "functions": functions, "mode": mode}}
+            info, got = read_scan(node, request)
+            merged: dict[int, tuple[int, float]] = {}
+            for r in got.to_pylist():
+                n, total = merged.get(r["part"], (0, 0.0))
+                merged[r["part"]] = (n + r["count_star"], total + r["sum(v)"])
+            assert merged == want, (node.name, mode)
+            if mode == "final":
+                assert len(info.endpoints) == 1, node.name
+            else:
+                assert len(info.endpoints) > 1 and all(ep.locations for ep in info.endpoints), node.name

@@ -15,12 +15,18 @@ from pathlib import Path
 import pytest
 
 from support.protocol import (
+    AGGREGATE_FUNCTIONS,
     EXPRESSION_TYPES,
+    Aggregate,
+    AggregateFunction,
     ClusterStatus,
     ProtocolError,
+    Pushed,
     ScanAppMetadata,
     ScanRequest,
+    SortKey,
     TableAction,
+    Term,
     expression_types,
     parse_expr,
 )
@@ -33,6 +39,8 @@ MODELS = {
     "scan_request_branch.json": ScanRequest,
     "scan_request_tag.json": ScanRequest,
     "scan_request_as_of.json": ScanRequest,
+    "scan_request_aggregate.json": ScanRequest,
+    "scan_request_top_n.json": ScanRequest,
     "table_action.json": TableAction,
     "scan_app_metadata.json": ScanAppMetadata,
     "cluster_status.json": ClusterStatus,
@@ -92,6 +100,80 @@ def test_built_request_equals_parsed():
                                                           if k != "tag"}, "limit": 5}
 
 
+def test_aggregate_file_uses_every_function_and_both_term_forms():
+    request = ScanRequest.from_json(golden("scan_request_aggregate.json"))
+    aggregate = request.aggregate
+    assert {f.fn for f in aggregate.functions} == set(AGGREGATE_FUNCTIONS)
+    assert aggregate.group_by == (Term("l_returnflag"), Term("l_linestatus", reference=True))
+    assert aggregate.mode == "partial" and request.target_splits == 8 and request.columns is None
+    assert aggregate.result_columns() == [
+        "l_returnflag", "l_linestatus", "count_star", "count(l_orderkey)", "sum(l_quantity)",
+        "min(l_shipdate)", "max(l_comment)", "avg_sum(l_discount)", "avg_count(l_discount)"]
+
+
+def test_result_columns_are_named_as_the_node_names_them():
+    functions = [{"fn": "count_star"}, {"fn": "sum", "term": "x"}, {"fn": "sum", "term": "x"},
+                 {"fn": "avg", "term": "x"}, {"fn": "count_star"}, {"fn": "min", "term": "g"}]
+    final = Aggregate(functions, "final", group_by=["g"])
+    assert final.result_columns() == ["g", "count_star", "sum(x)", "sum(x)#2", "avg(x)",
+                                      "count_star#2", "min(g)"]
+    assert Aggregate(functions, "partial", group_by=["g"]).result_columns() == [
+        "g", "count_star", "sum(x)", "sum(x)#2", "avg_sum(x)", "avg_count(x)", "count_star#2",
+        "min(g)"]
+
+
+def test_top_n_file_and_null_order_defaults():
+    request = ScanRequest.from_json(golden("scan_request_top_n.json"))
+    desc, asc = request.order_by
+    assert (desc.direction, desc.nulls, desc.nulls_first) == ("desc", "last", False)
+    assert (asc.direction, asc.nulls, asc.nulls_first) == ("asc", None, True)
+    assert not SortKey("a", "desc").nulls_first and SortKey("a", "desc", "first").nulls_first
+    assert request.limit == 10
+
+
+def test_built_aggregate_request_equals_parsed():
+    doc = golden("scan_request_aggregate.json")
+    built = ScanRequest(
+        doc["table"], filter=doc["filter"], snapshot_id=doc["snapshot_id"],
+        aggregate=Aggregate(
+            functions=[AggregateFunction("count_star"), AggregateFunction("count", "l_orderkey"),
+                       AggregateFunction("sum", "l_quantity"), {"fn": "min", "term": "l_shipdate"},
+                       AggregateFunction("max", "l_comment"), AggregateFunction("avg", "l_discount")],
+            mode="partial",
+            group_by=["l_returnflag", Term("l_linestatus", reference=True)]),
+        order_by=[SortKey("l_returnflag", "asc", "first"), doc["order_by"][1]],
+        target_splits=8)
+    assert built == ScanRequest.from_json(doc)
+    assert json.loads(built.encode()) == doc
+
+
+def test_defaults_are_written_as_the_node_writes_them():
+    # group_by and direction always; nulls only when given.
+    request = ScanRequest.from_json({"table": "a.b", "order_by": [{"term": "x"}],
+                                     "aggregate": {"functions": [{"fn": "count_star"}],
+                                                   "mode": "final"}})
+    assert request.to_json() == {
+        "table": "a.b", "order_by": [{"term": "x", "direction": "asc"}],
+        "aggregate": {"group_by": [], "functions": [{"fn": "count_star"}], "mode": "final"}}
+    # null is absent, as for every optional key.
+    assert ScanRequest.from_json({"table": "a.b", "aggregate": None, "order_by": None,
+                                  "target_splits": None}) == ScanRequest("a.b")
+
+
+def test_pushed_app_metadata_round_trips():
+    for doc in [{"snapshot_id": 7, "schema_id": 1,
+                 "pushed": {"aggregate": "final", "order_by": True, "limit": True, "splits": 1}},
+                {"snapshot_id": None, "schema_id": 0,
+                 "pushed": {"order_by": True, "limit": False, "splits": 4}}]:
+        assert ScanAppMetadata.from_json(doc).to_json() == doc
+    parsed = ScanAppMetadata.from_json({"snapshot_id": 7, "schema_id": 1,
+                                        "pushed": {"aggregate": "partial", "splits": 3}})
+    assert parsed.pushed == Pushed(3, "partial")
+    assert parsed.pushed.to_json() == {"aggregate": "partial", "order_by": False, "limit": False,
+                                       "splits": 3}
+    assert ScanAppMetadata.from_json(golden("scan_app_metadata.json")).pushed is None
+
+
 def _with(name: str, **changes) -> dict:
     doc = copy.deepcopy(golden(name))
     doc.update(changes)
@@ -142,6 +224,75 @@ REFUSED = {
                                      "term": {"type": "transform", "transform": "day",
                                               "term": "ts"}}),
                        ScanRequest, ["transform"]),
+    "aggregate-no-functions": (
+        _with("scan_request_aggregate.json", aggregate={"functions": [], "mode": "partial"}),
+        ScanRequest, ["aggregate.functions: give at least one function"]),
+    "aggregate-functions-missing": (
+        _with("scan_request_aggregate.json", aggregate={"mode": "partial"}),
+        ScanRequest, ["aggregate", "functions"]),
+    "sum-without-term": (
+        _with("scan_request_aggregate.json",
+              aggregate={"functions": [{"fn": "count_star"}, {"fn": "sum"}], "mode": "final"}),
+        ScanRequest, ["aggregate.functions[1]: sum needs a term"]),
+    "count-star-with-term": (
+        _with("scan_request_aggregate.json",
+              aggregate={"functions": [{"fn": "count_star", "term": "x"}], "mode": "partial"}),
+        ScanRequest, ["aggregate.functions[0]: count_star takes no term"]),
+    "unknown-function": (
+        _with("scan_request_aggregate.json",
+              aggregate={"functions": [{"fn": "median", "term": "x"}], "mode": "final"}),
+        ScanRequest, ["aggregate.functions[0].fn", "median"]),
+    "bad-mode": (
+        _with("scan_request_aggregate.json",
+              aggregate={"functions": [{"fn": "sum", "term": "x"}], "mode": "both"}),
+        ScanRequest, ["aggregate.mode", "both"]),
+    "aggregate-unknown-key": (
+        _with("scan_request_aggregate.json",
+              aggregate={"functions": [{"fn": "sum", "term": "x"}], "mode": "final",
+                         "having": {"type": "true"}}),
+        ScanRequest, ["aggregate", "having"]),
+    "function-unknown-key": (
+        _with("scan_request_aggregate.json",
+              aggregate={"functions": [{"fn": "sum", "term": "x", "distinct": True}],
+                         "mode": "final"}),
+        ScanRequest, ["aggregate.functions[0]", "distinct"]),
+    "group-by-not-a-term": (
+        _with("scan_request_aggregate.json",
+              aggregate={"group_by": [3], "functions": [{"fn": "count_star"}], "mode": "final"}),
+        ScanRequest, ["aggregate.group_by[0]"]),
+    "group-by-null": (
+        _with("scan_request_aggregate.json",
+              aggregate={"group_by": None, "functions": [{"fn": "count_star"}], "mode": "final"}),
+        ScanRequest, ["aggregate.group_by"]),
+    "columns-with-aggregate": (_with("scan_request_aggregate.json", columns=["l_returnflag"]),
+                               ScanRequest, ["columns: leave it out with aggregate"]),
+    "bad-direction": (_with("scan_request_top_n.json", order_by=[{"term": "x",
+                                                                   "direction": "up"}]),
+                      ScanRequest, ["order_by[0].direction", "up"]),
+    "bad-nulls": (_with("scan_request_top_n.json", order_by=[{"term": "x", "direction": "asc"},
+                                                             {"term": "y", "nulls": "middle"}]),
+                  ScanRequest, ["order_by[1].nulls", "middle"]),
+    "sort-key-unknown-key": (_with("scan_request_top_n.json", order_by=[{"term": "x",
+                                                                          "dir": "asc"}]),
+                             ScanRequest, ["order_by[0]", "dir"]),
+    "sort-key-without-term": (_with("scan_request_top_n.json", order_by=[{"direction": "asc"}]),
+                              ScanRequest, ["order_by[0]", "term"]),
+    "empty-order-by": (_with("scan_request_top_n.json", order_by=[]), ScanRequest,
+                       ["order_by: give at least one key"]),
+    "order-by-not-a-list": (_with("scan_request_top_n.json", order_by={"term": "x"}), ScanRequest,
+                            ["order_by"]),
+    "target-splits-zero": (_with("scan_request_aggregate.json", target_splits=0), ScanRequest,
+                           ["target_splits: must be at least 1"]),
+    "target-splits-fractional": (_with("scan_request_aggregate.json", target_splits=2.5),
+                                 ScanRequest, ["target_splits"]),
+    "pushed-without-splits": (_with("scan_app_metadata.json", pushed={"order_by": True}),
+                              ScanAppMetadata, ["pushed", "splits"]),
+    "pushed-bad-mode": (_with("scan_app_metadata.json", pushed={"aggregate": "all", "splits": 1}),
+                        ScanAppMetadata, ["pushed.aggregate", "all"]),
+    "pushed-unknown-key": (_with("scan_app_metadata.json", pushed={"splits": 1, "sorted": True}),
+                           ScanAppMetadata, ["pushed", "sorted"]),
+    "pushed-flag-not-bool": (_with("scan_app_metadata.json", pushed={"splits": 1, "limit": 1}),
+                             ScanAppMetadata, ["pushed.limit"]),
     "action-unknown-key": (_with("table_action.json", partitions="a=1"), TableAction,
                            ["partitions"]),
     "action-no-table": (_without("table_action.json", "table"), TableAction, ["table"]),
@@ -171,6 +322,21 @@ def test_constructor_checks_like_from_json():
         ScanRequest("ns.t", limit=-3)
     with pytest.raises(ProtocolError, match="unknown filter type"):
         ScanRequest("ns.t", filter={"type": "nope"})
+    with pytest.raises(ProtocolError, match="target_splits"):
+        ScanRequest("ns.t", target_splits=0)
+    with pytest.raises(ProtocolError, match="order_by"):
+        ScanRequest("ns.t", order_by=())
+    with pytest.raises(ProtocolError, match="columns: leave it out with aggregate"):
+        ScanRequest("ns.t", columns=["a"], aggregate={"functions": [{"fn": "count_star"}],
+                                                      "mode": "final"})
+    with pytest.raises(ProtocolError, match="sum needs a term"):
+        AggregateFunction("sum")
+    with pytest.raises(ProtocolError, match="count_star takes no term"):
+        AggregateFunction("count_star", "x")
+    with pytest.raises(ProtocolError, match="aggregate.functions: give at least one"):
+        Aggregate((), "final")
+    with pytest.raises(ProtocolError, match="direction"):
+        SortKey("x", "up")
 
 
 def test_bare_booleans_and_references_re_emit_as_written():

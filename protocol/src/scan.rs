@@ -41,12 +41,191 @@ pub struct ScanRequest {
     /// The snapshot this tag names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    /// At most this many rows in all.
+    /// At most this many rows in all (after `aggregate` and `order_by`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+    /// Aggregate the rows (per split in `partial` mode, over the whole scan in `final` mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Aggregate>,
+    /// Sort the rows (with `limit`: the top N); applies after `aggregate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<Vec<SortKey>>,
+    /// A hint: cut the scan into at least this many splits when it can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_splits: Option<usize>,
+}
+
+/// A column of the table: its name, or `{"type": "reference", "term": name}`
+/// as in the Iceberg REST expressions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Term {
+    /// The column's name.
+    Name(String),
+    /// `{"type": "reference", "term": name}`.
+    Reference(Reference),
+}
+
+/// `{"type": "reference", "term": name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// Always `reference`.
+    #[serde(rename = "type")]
+    pub kind: ReferenceType,
+    /// The column's name.
+    pub term: String,
+}
+
+/// The only type of a [`Reference`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferenceType {
+    /// `reference`.
+    Reference,
+}
+
+impl Term {
+    /// The column's name.
+    pub fn column(&self) -> &str {
+        match self {
+            Term::Name(name) => name,
+            Term::Reference(r) => &r.term,
+        }
+    }
+}
+
+/// An aggregation pushed to the cache. Result columns: the `group_by` terms,
+/// then one per function in order (in `partial` mode `avg` is two columns,
+/// its sum and its count).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aggregate {
+    /// Group by these columns (none: one row).
+    #[serde(default)]
+    pub group_by: Vec<Term>,
+    /// The aggregate functions, at least one.
+    pub functions: Vec<AggregateFunction>,
+    /// Per split (`partial`) or merged over the scan (`final`).
+    pub mode: AggregateMode,
+}
+
+/// One aggregate function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateFunction {
+    /// Which function.
+    #[serde(rename = "fn")]
+    pub function: AggregateFn,
+    /// Its argument; none for `count_star`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<Term>,
+}
+
+/// The aggregate functions a scan request can push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateFn {
+    /// `count(*)`: rows.
+    CountStar,
+    /// Non-null values.
+    Count,
+    /// Sum of non-null values (null when there are none).
+    Sum,
+    /// Smallest non-null value.
+    Min,
+    /// Largest non-null value.
+    Max,
+    /// Mean of non-null values (in `partial` mode: their sum and count).
+    Avg,
+}
+
+/// Where an [`Aggregate`] is finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateMode {
+    /// Each split's endpoint returns that split's aggregate; the client merges.
+    Partial,
+    /// The cluster merges the splits' partial aggregates; one endpoint.
+    Final,
+}
+
+/// One key of an `order_by`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SortKey {
+    /// A column of the output (a group-by term, or a column of the scan).
+    pub term: Term,
+    /// `asc` (default) or `desc`.
+    #[serde(default)]
+    pub direction: Direction,
+    /// Where nulls go; default: `first` ascending, `last` descending (as Spark and Trino do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls: Option<NullOrder>,
+}
+
+impl SortKey {
+    /// Whether nulls sort first.
+    pub fn nulls_first(&self) -> bool {
+        match self.nulls {
+            Some(n) => n == NullOrder::First,
+            None => self.direction == Direction::Asc,
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// Where nulls sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NullOrder {
+    /// Before every value.
+    First,
+    /// After every value.
+    Last,
 }
 
 impl ScanRequest {
+    /// Checks what serde cannot: functions given, `count_star` without a
+    /// term and the others with one, `target_splits` > 0, `order_by` not empty.
+    pub fn check(&self) -> Result<(), InvalidRequest> {
+        if let Some(aggregate) = &self.aggregate {
+            if aggregate.functions.is_empty() {
+                return Err(InvalidRequest("aggregate.functions: give at least one function".into()));
+            }
+            for (i, f) in aggregate.functions.iter().enumerate() {
+                match (f.function, &f.term) {
+                    (AggregateFn::CountStar, Some(_)) => {
+                        return Err(InvalidRequest(format!("aggregate.functions[{i}]: count_star takes no term")));
+                    }
+                    (AggregateFn::CountStar, None) | (_, Some(_)) => {}
+                    (other, None) => {
+                        let name = serde_json::to_value(other).unwrap_or_default();
+                        let name = name.as_str().unwrap_or_default();
+                        return Err(InvalidRequest(format!("aggregate.functions[{i}]: {name} needs a term")));
+                    }
+                }
+            }
+        }
+        if self.order_by.as_ref().is_some_and(Vec::is_empty) {
+            return Err(InvalidRequest("order_by: give at least one key, or leave it out".into()));
+        }
+        if self.target_splits == Some(0) {
+            return Err(InvalidRequest("target_splits: must be at least 1".into()));
+        }
+        self.snapshot().map(|_| ())
+    }
+
     /// The snapshot the request selects; at most one selector may be given.
     pub fn snapshot(&self) -> Result<SnapshotSelector, InvalidRequest> {
         let mut given = vec![];
@@ -180,6 +359,12 @@ pub struct ScanTicket {
     /// At most this many rows.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// This split's aggregate (`partial` mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Aggregate>,
+    /// This split's order (with `limit`: its top N).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<Vec<SortKey>>,
     /// What to read.
     pub split: Split,
 }
@@ -208,7 +393,8 @@ impl FragmentTicket {
 }
 
 /// What a scan's `FlightInfo.app_metadata` reports: the snapshot and schema
-/// read, so a client can check the answer or read the same state again.
+/// read, so a client can check the answer or read the same state again, and
+/// what the cache applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScanMetadata {
@@ -216,6 +402,26 @@ pub struct ScanMetadata {
     pub snapshot_id: Option<i64>,
     /// The Iceberg schema id read.
     pub schema_id: i32,
+    /// What of the request the cache applied (absent: filter, columns and limit only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<Pushed>,
+}
+
+/// The parts of a scan request beyond filters and projections that the cache applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pushed {
+    /// The aggregate's mode, if one was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<AggregateMode>,
+    /// Whether the rows are sorted by `order_by` (per endpoint, or in all for `final`).
+    #[serde(default)]
+    pub order_by: bool,
+    /// Whether `limit` was applied per endpoint (`partial`) or in all.
+    #[serde(default)]
+    pub limit: bool,
+    /// The number of splits the scan was cut into.
+    pub splits: usize,
 }
 
 /// The Flight SQL messages' type URL prefix (a protobuf `Any`).

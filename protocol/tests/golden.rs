@@ -37,11 +37,13 @@ fn every_golden_file_is_checked() {
         "cluster_status.json",
         "fragment_ticket.json",
         "scan_app_metadata.json",
+        "scan_request_aggregate.json",
         "scan_request_as_of.json",
         "scan_request_branch.json",
         "scan_request_full.json",
         "scan_request_minimal.json",
         "scan_request_tag.json",
+        "scan_request_top_n.json",
         "scan_ticket.json",
         "table_action.json",
     ];
@@ -57,11 +59,17 @@ fn scan_requests() {
         ("scan_request_branch.json", S::Branch("audit".into())),
         ("scan_request_tag.json", S::Tag("release-2024-q1".into())),
         ("scan_request_as_of.json", S::AsOf(1700000000000)),
+        ("scan_request_aggregate.json", S::Id(5783219837361936412)),
+        ("scan_request_top_n.json", S::Tag("eod".into())),
     ];
     for (name, selector) in cases {
         let request: ScanRequest = round_trip(name);
         assert_eq!(request.snapshot().unwrap(), selector, "{name}");
+        request.check().unwrap();
     }
+    let top_n: ScanRequest = round_trip("scan_request_top_n.json");
+    let keys = top_n.order_by.unwrap();
+    assert!(!keys[0].nulls_first() && keys[1].nulls_first(), "desc nulls last; asc defaults to nulls first");
 }
 
 #[test]
@@ -91,4 +99,32 @@ fn malformed_documents_name_the_field() {
     );
     let bad = TableAction { table: "a.b".into(), partition: Some("region".into()), columns: None };
     assert!(bad.check().is_err());
+    for (json, field) in [
+        (r#"{"table": "a.b", "aggregate": {"functions": [], "mode": "final"}}"#, "aggregate.functions"),
+        (r#"{"table": "a.b", "aggregate": {"functions": [{"fn": "sum"}], "mode": "final"}}"#, "aggregate.functions[0]"),
+        (
+            r#"{"table": "a.b", "aggregate": {"functions": [{"fn": "count_star", "term": "x"}], "mode": "partial"}}"#,
+            "aggregate.functions[0]",
+        ),
+        (r#"{"table": "a.b", "order_by": []}"#, "order_by"),
+        (r#"{"table": "a.b", "target_splits": 0}"#, "target_splits"),
+    ] {
+        let request: ScanRequest = from_json(json.as_bytes(), "scan request").unwrap();
+        let e = request.check().unwrap_err();
+        assert!(e.0.starts_with(field), "{json}: {e}");
+    }
+    for (json, field) in [
+        (
+            r#"{"table": "a.b", "aggregate": {"functions": [{"fn": "median", "term": "x"}], "mode": "final"}}"#,
+            "aggregate.functions[0].fn",
+        ),
+        (
+            r#"{"table": "a.b", "aggregate": {"functions": [{"fn": "sum", "term": "x"}], "mode": "both"}}"#,
+            "aggregate.mode",
+        ),
+        (r#"{"table": "a.b", "order_by": [{"term": "x", "direction": "up"}]}"#, "order_by[0].direction"),
+    ] {
+        let e = from_json::<ScanRequest>(json.as_bytes(), "scan request").unwrap_err();
+        assert!(e.0.contains(field), "{json}: {e}");
+    }
 }

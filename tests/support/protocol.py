@@ -1,10 +1,11 @@
 """The JSON documents of the wire protocol, as the Python suites build and read them: scan requests
-(with their filter, Iceberg REST expression JSON), the body of the table actions, a scan
-FlightInfo's app_metadata and the `cluster_status` answer.
+(with their filter, Iceberg REST expression JSON, and their aggregate, order and split hint), the
+body of the table actions, a scan FlightInfo's app_metadata and the `cluster_status` answer.
 
 Each model parses strictly, as the node does: an unknown key, a missing required key or a value of
 the wrong type raises ProtocolError naming it, and a scan request gives at most one of
-snapshot_id, as_of_timestamp_ms, branch and tag. `to_json()` re-emits the document unchanged (as a
+snapshot_id, as_of_timestamp_ms, branch and tag. Beyond what serde checks, the models apply the
+node's own checks (ScanRequest::check, and `columns` refused with an `aggregate`). `to_json()` re-emits the document unchanged (as a
 JSON value), which tests/test_protocol.py checks against the golden files in protocol/testdata/,
 as the Rust and Java suites do.
 
@@ -27,6 +28,8 @@ I32 = (-(2**31), 2**31 - 1)
 
 # The snapshot selectors of a scan request, in the order the node names them in its error.
 SELECTORS = ("snapshot_id", "as_of_timestamp_ms", "branch", "tag")
+# The optional keys after them.
+OPTIONAL_TAIL = ("limit", "aggregate", "order_by", "target_splits")
 
 # Expression types by the keys they carry besides "type".
 LOGICAL = ("and", "or")              # left, right
@@ -36,6 +39,12 @@ COMPARISON = ("eq", "not-eq", "lt", "lt-eq", "gt", "gt-eq", "starts-with",
 SET = ("in", "not-in")               # term, values
 CONSTANT = ("true", "false")         # nothing
 EXPRESSION_TYPES = LOGICAL + ("not",) + UNARY + COMPARISON + SET + CONSTANT
+
+# Pushed aggregates and orders.
+AGGREGATE_FUNCTIONS = ("count_star", "count", "sum", "min", "max", "avg")
+AGGREGATE_MODES = ("partial", "final")
+DIRECTIONS = ("asc", "desc")
+NULL_ORDERS = ("first", "last")
 
 
 class ProtocolError(ValueError):
@@ -94,6 +103,23 @@ def _strings(value, key: str) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)):
         raise ProtocolError(f"{key}: expected a list of strings, got {json.dumps(value)}")
     return tuple(_str(v, f"{key}[{i}]") for i, v in enumerate(value))
+
+
+def _choice(value, key: str, choices: tuple) -> str:
+    """One of `choices`, worded as serde words an unknown variant."""
+    if not isinstance(value, str):
+        raise ProtocolError(f"{key}: expected a string, got {json.dumps(value)}")
+    if value not in choices:
+        expected = " or ".join(f"`{c}`" for c in choices) if len(choices) == 2 else \
+            "one of " + ", ".join(f"`{c}`" for c in choices)
+        raise ProtocolError(f"{key}: unknown variant `{value}`, expected {expected}")
+    return value
+
+
+def _list(value, key: str) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise ProtocolError(f"{key}: expected a list, got {json.dumps(value)}")
+    return list(value)
 
 
 def _optional(doc: dict, key: str, check, *args):
@@ -244,15 +270,190 @@ def expression_types(expr: Expr) -> set[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# Aggregates and orders of a scan request
+
+
+def _as_term(value, key: str) -> Term:
+    return value if isinstance(value, Term) else _term(value, key)
+
+
+@dataclass(frozen=True)
+class AggregateFunction:
+    """{"fn": "sum", "term": TERM}; `count_star` takes no term, every other function one. The
+    constructor takes a column name as the term too."""
+    fn: str
+    term: Term | None = None
+
+    def __post_init__(self):
+        self.check("function")
+
+    def check(self, key: str) -> None:
+        _choice(self.fn, f"{key}.fn", AGGREGATE_FUNCTIONS)
+        if self.term is not None:
+            _set(self, "term", _as_term(self.term, f"{key}.term"))
+        if self.fn == "count_star" and self.term is not None:
+            raise ProtocolError(f"{key}: count_star takes no term")
+        if self.fn != "count_star" and self.term is None:
+            raise ProtocolError(f"{key}: {self.fn} needs a term")
+
+    @classmethod
+    def from_json(cls, doc, key: str = "function") -> "AggregateFunction":
+        doc = _object(doc, key)
+        _keys(doc, ("fn",), ("term",), key)
+        fn = _choice(doc["fn"], f"{key}.fn", AGGREGATE_FUNCTIONS)
+        term = None if doc.get("term") is None else _term(doc["term"], f"{key}.term")
+        function = object.__new__(cls)
+        _set(function, "fn", fn)
+        _set(function, "term", term)
+        function.check(key)
+        return function
+
+    def to_json(self) -> dict:
+        out: dict = {"fn": self.fn}
+        if self.term is not None:
+            out["term"] = self.term.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """{"group_by": [TERM...] (default []), "functions": [...] (at least one), "mode": "partial" |
+    "final"}. The constructor takes column names and function dicts too."""
+    functions: tuple[AggregateFunction, ...]
+    mode: str
+    group_by: tuple[Term, ...] = ()
+
+    def __post_init__(self):
+        self.check("aggregate")
+
+    def check(self, key: str) -> None:
+        _set(self, "group_by", tuple(_as_term(t, f"{key}.group_by[{i}]")
+                                     for i, t in enumerate(_list(self.group_by, f"{key}.group_by"))))
+        functions = []
+        for i, f in enumerate(_list(self.functions, f"{key}.functions")):
+            at = f"{key}.functions[{i}]"
+            if isinstance(f, AggregateFunction):
+                f.check(at)
+            else:
+                f = AggregateFunction.from_json(f, at)
+            functions.append(f)
+        if not functions:
+            raise ProtocolError(f"{key}.functions: give at least one function")
+        _set(self, "functions", tuple(functions))
+        _choice(self.mode, f"{key}.mode", AGGREGATE_MODES)
+
+    @classmethod
+    def from_json(cls, doc, key: str = "aggregate") -> "Aggregate":
+        doc = _object(doc, key)
+        _keys(doc, ("functions", "mode"), ("group_by",), key)
+        aggregate = object.__new__(cls)
+        _set(aggregate, "group_by", doc.get("group_by", []))
+        _set(aggregate, "functions", doc["functions"])
+        _set(aggregate, "mode", doc["mode"])
+        aggregate.check(key)
+        return aggregate
+
+    def to_json(self) -> dict:
+        # group_by always, as the node writes it.
+        return {"group_by": [t.to_json() for t in self.group_by],
+                "functions": [f.to_json() for f in self.functions], "mode": self.mode}
+
+    def result_columns(self) -> list[str]:
+        """The result's column names, as the node names them: the group-by columns, then
+        `count_star`, `count(x)`, `sum(x)`, `min(x)`, `max(x)`, `avg(x)` (in partial mode `avg`
+        is `avg_sum(x)` and `avg_count(x)`); a name already taken gets `#2`, `#3`, ..."""
+        names = [t.name for t in self.group_by]
+
+        def unique(what: str, term: Term | None) -> None:
+            base = what if term is None else f"{what}({term.name})"
+            name, n = base, 1
+            while name in names:
+                n += 1
+                name = f"{base}#{n}"
+            names.append(name)
+
+        for f in self.functions:
+            if f.fn == "avg" and self.mode == "partial":
+                unique("avg_sum", f.term)
+                unique("avg_count", f.term)
+            else:
+                unique(f.fn, f.term)
+        return names
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """{"term": TERM, "direction": "asc" (default) | "desc", "nulls": "first" | "last"
+    (optional: first ascending, last descending)}."""
+    term: Term
+    direction: str = "asc"
+    nulls: str | None = None
+
+    def __post_init__(self):
+        self.check("order_by[]")
+
+    def check(self, key: str) -> None:
+        _set(self, "term", _as_term(self.term, f"{key}.term"))
+        _choice(self.direction, f"{key}.direction", DIRECTIONS)
+        if self.nulls is not None:
+            _choice(self.nulls, f"{key}.nulls", NULL_ORDERS)
+
+    @property
+    def nulls_first(self) -> bool:
+        return self.direction == "asc" if self.nulls is None else self.nulls == "first"
+
+    @classmethod
+    def from_json(cls, doc, key: str = "order_by[]") -> "SortKey":
+        doc = _object(doc, key)
+        _keys(doc, ("term",), ("direction", "nulls"), key)
+        sort_key = object.__new__(cls)
+        _set(sort_key, "term", _term(doc["term"], f"{key}.term"))
+        _set(sort_key, "direction", doc.get("direction", "asc"))
+        _set(sort_key, "nulls", doc.get("nulls"))
+        sort_key.check(key)
+        return sort_key
+
+    def to_json(self) -> dict:
+        # direction always, as the node writes it.
+        out = {"term": self.term.to_json(), "direction": self.direction}
+        if self.nulls is not None:
+            out["nulls"] = self.nulls
+        return out
+
+
+def _aggregate(value, key: str) -> Aggregate:
+    if isinstance(value, Aggregate):
+        value.check(key)
+        return value
+    return Aggregate.from_json(value, key)
+
+
+def _order_by(value, key: str) -> tuple[SortKey, ...]:
+    keys = []
+    for i, k in enumerate(_list(value, key)):
+        at = f"{key}[{i}]"
+        if isinstance(k, SortKey):
+            k.check(at)
+        else:
+            k = SortKey.from_json(k, at)
+        keys.append(k)
+    if not keys:
+        raise ProtocolError(f"{key}: give at least one key, or leave it out")
+    return tuple(keys)
+
+
+# --------------------------------------------------------------------------------------------
 # Scan requests (the GetFlightInfo command)
 
 
 @dataclass(frozen=True)
 class ScanRequest:
     """{"table": "ns.tbl", "columns": [..], "filter": EXPR, "snapshot_id": N,
-    "as_of_timestamp_ms": T, "branch": "b", "tag": "t", "limit": N}: all but `table` optional,
-    at most one snapshot selector. `columns=[]` (no column) differs from `None` (every column).
-    The constructor takes lists and filter dicts too, and checks like from_json."""
+    "as_of_timestamp_ms": T, "branch": "b", "tag": "t", "limit": N, "aggregate": {..},
+    "order_by": [..], "target_splits": N}: all but `table` optional, at most one snapshot
+    selector, no `columns` with an `aggregate`, `order_by` not empty, `target_splits` >= 1.
+    `columns=[]` (no column) differs from `None` (every column). The constructor takes lists,
+    filter, aggregate and sort-key dicts too, and checks like from_json."""
     table: str
     columns: tuple[str, ...] | None = None
     filter: Expr | None = None
@@ -261,6 +462,9 @@ class ScanRequest:
     branch: str | None = None
     tag: str | None = None
     limit: int | None = None
+    aggregate: Aggregate | None = None
+    order_by: tuple[SortKey, ...] | None = None
+    target_splits: int | None = None
 
     def __post_init__(self):
         _str(self.table, "table")
@@ -282,11 +486,23 @@ class ScanRequest:
             # The node's words (service plan: ScanRequest::snapshot).
             raise ProtocolError(f"give one of snapshot_id, as_of_timestamp_ms, branch and tag, "
                                 f"not {' and '.join(given)}")
+        if self.aggregate is not None:
+            _set(self, "aggregate", _aggregate(self.aggregate, "aggregate"))
+            if self.columns is not None:
+                # The node's words (service exec: Executor::plan_scan).
+                raise ProtocolError("columns: leave it out with aggregate (the result columns are "
+                                    "the group-by terms, then the functions)")
+        if self.order_by is not None:
+            _set(self, "order_by", _order_by(self.order_by, "order_by"))
+        if self.target_splits is not None:
+            _int(self.target_splits, "target_splits", U64)
+            if self.target_splits < 1:
+                raise ProtocolError("target_splits: must be at least 1")
 
     @classmethod
     def from_json(cls, doc) -> "ScanRequest":
         doc = _load(doc, "scan request")
-        _keys(doc, ("table",), ("columns", "filter") + SELECTORS + ("limit",), "scan request")
+        _keys(doc, ("table",), ("columns", "filter") + SELECTORS + OPTIONAL_TAIL, "scan request")
         return cls(
             table=_str(doc["table"], "table"),
             columns=_optional(doc, "columns", _strings),
@@ -296,6 +512,9 @@ class ScanRequest:
             branch=_optional(doc, "branch", _str),
             tag=_optional(doc, "tag", _str),
             limit=_optional(doc, "limit", _int, U64),
+            aggregate=_optional(doc, "aggregate", _aggregate),
+            order_by=_optional(doc, "order_by", _order_by),
+            target_splits=_optional(doc, "target_splits", _int, U64),
         )
 
     def to_json(self) -> dict:
@@ -307,6 +526,12 @@ class ScanRequest:
         for key in SELECTORS + ("limit",):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if self.aggregate is not None:
+            out["aggregate"] = self.aggregate.to_json()
+        if self.order_by is not None:
+            out["order_by"] = [k.to_json() for k in self.order_by]
+        if self.target_splits is not None:
+            out["target_splits"] = self.target_splits
         return out
 
     def encode(self) -> bytes:
@@ -318,21 +543,57 @@ class ScanRequest:
 
 
 @dataclass(frozen=True)
+class Pushed:
+    """app_metadata's "pushed" (with an aggregate or an order_by): {"aggregate": "partial" |
+    "final" (absent without one), "order_by": bool, "limit": bool, "splits": N}."""
+    splits: int
+    aggregate: str | None = None
+    order_by: bool = False
+    limit: bool = False
+
+    @classmethod
+    def from_json(cls, doc, key: str = "pushed") -> "Pushed":
+        doc = _object(doc, key)
+        _keys(doc, ("splits",), ("aggregate", "order_by", "limit"), key)
+        flags = {}
+        for flag in ("order_by", "limit"):
+            value = doc.get(flag, False)
+            if not isinstance(value, bool):
+                raise ProtocolError(f"{key}.{flag}: expected true or false, got {json.dumps(value)}")
+            flags[flag] = value
+        aggregate = doc.get("aggregate")
+        return cls(_int(doc["splits"], f"{key}.splits", U64),
+                   None if aggregate is None else _choice(aggregate, f"{key}.aggregate",
+                                                          AGGREGATE_MODES),
+                   **flags)
+
+    def to_json(self) -> dict:
+        out: dict = {} if self.aggregate is None else {"aggregate": self.aggregate}
+        out.update(order_by=self.order_by, limit=self.limit, splits=self.splits)
+        return out
+
+
+@dataclass(frozen=True)
 class ScanAppMetadata:
     """A scan FlightInfo's app_metadata: what was read. snapshot_id is null for a table without
-    snapshots."""
+    snapshots; `pushed` only when the request had an aggregate or an order_by."""
     snapshot_id: int | None
     schema_id: int
+    pushed: Pushed | None = None
 
     @classmethod
     def from_json(cls, doc) -> "ScanAppMetadata":
         doc = _load(doc, "scan app_metadata")
-        _keys(doc, ("snapshot_id", "schema_id"), (), "scan app_metadata")
+        _keys(doc, ("snapshot_id", "schema_id"), ("pushed",), "scan app_metadata")
         return cls(_optional(doc, "snapshot_id", _int, I64),
-                   _int(doc["schema_id"], "schema_id", I32))
+                   _int(doc["schema_id"], "schema_id", I32),
+                   _optional(doc, "pushed", Pushed.from_json))
 
     def to_json(self) -> dict:
-        return {"snapshot_id": self.snapshot_id, "schema_id": self.schema_id}
+        out: dict = {"snapshot_id": self.snapshot_id, "schema_id": self.schema_id}
+        if self.pushed is not None:
+            out["pushed"] = self.pushed.to_json()
+        return out
 
 
 # --------------------------------------------------------------------------------------------

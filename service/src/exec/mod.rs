@@ -16,6 +16,7 @@
 
 mod fragment;
 mod freshness;
+mod pushdown;
 mod route;
 pub mod scan;
 mod split_scan;

@@ -13,15 +13,21 @@ use std::sync::{Arc, LazyLock};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use arrow_cache_protocol::scan::{FilePart, ScanMetadata, ScanRequest, ScanTicket, SnapshotSelector, Split};
+use arrow_cache_protocol::scan::{
+    AggregateMode, FilePart, Pushed, ScanMetadata, ScanRequest, ScanTicket, SnapshotSelector, Split,
+};
 use base64::Engine;
+use datafusion::error::DataFusionError;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::utils::conjunction;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 use datafusion_proto::bytes::Serializeable;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
-use super::Executor;
+use super::sql::SqlEngine;
+use super::{Executor, pushdown};
 use crate::cluster::MemberInfo;
 use crate::error::{CacheError, Result};
 use crate::plan::ResolvedTable;
@@ -42,12 +48,44 @@ pub struct PlannedScan {
     pub total_bytes: u64,
     pub snapshot_id: Option<i64>,
     pub schema_id: i32,
+    /// Set when the answer is one stream computed over all splits (a `final`
+    /// aggregate): the request itself is then the one ticket.
+    pub whole: Option<ScanRequest>,
+    /// What the cache applies beyond filters and projections.
+    pub pushed: Option<Pushed>,
+}
+
+/// One endpoint of a planned scan: its ticket and where to read it.
+pub(crate) struct Endpoint {
+    pub(crate) ticket: Vec<u8>,
+    /// Owners, primary first; empty: the planning node.
+    pub(crate) owners: Vec<MemberInfo>,
+    pub(crate) bytes: u64,
+    pub(crate) rows: Option<u64>,
 }
 
 impl PlannedScan {
     /// What the scan reads, for its `FlightInfo.app_metadata`.
     pub(crate) fn metadata(&self) -> ScanMetadata {
-        ScanMetadata { snapshot_id: self.snapshot_id, schema_id: self.schema_id }
+        ScanMetadata { snapshot_id: self.snapshot_id, schema_id: self.schema_id, pushed: self.pushed.clone() }
+    }
+
+    /// The scan's endpoints: one per split, or one for a whole-scan answer.
+    pub(crate) fn endpoints(&self) -> Vec<Endpoint> {
+        if let Some(request) = &self.whole {
+            let ticket = serde_json::to_vec(request).expect("a scan request is plain JSON");
+            return vec![Endpoint { ticket, owners: vec![], bytes: self.total_bytes, rows: None }];
+        }
+        let per_split_rows = self.pushed.is_none();
+        self.splits
+            .iter()
+            .map(|s| Endpoint {
+                ticket: s.ticket.to_bytes(),
+                owners: s.owners.clone(),
+                bytes: s.ticket.split.bytes(),
+                rows: s.ticket.split.rows().filter(|_| per_split_rows),
+            })
+            .collect()
     }
 }
 
@@ -71,17 +109,46 @@ fn decode_sql_filter(text: &str) -> Result<Expr> {
 impl Executor {
     /// Plans a scan request into split tickets.
     pub async fn plan_scan(&self, request: &ScanRequest) -> Result<PlannedScan> {
+        request.check()?;
+        if request.aggregate.is_some() && request.columns.is_some() {
+            return Err(CacheError::invalid(
+                "columns: leave it out with aggregate (the result columns are the group-by terms, then the functions)",
+            ));
+        }
         let resolved = self.planner.resolve(&request.table, request.snapshot()?).await?;
         let filters = parse_filter(&resolved, request.filter.as_ref())?;
-        let spec = self.scan_spec(&resolved, request.columns.clone(), &filters, request.limit)?;
-        let parts = self.planner.plan(&resolved, &filters).await?;
-        let splits = self.place(&resolved.name, parts, request.limit.is_some());
+        // An aggregate reads the columns it names; rows are limited after it or after the sort.
+        let beyond = request.aggregate.is_some() || request.order_by.is_some();
+        let columns = pushdown::aggregate_inputs(request.aggregate.as_ref()).or_else(|| request.columns.clone());
+        let scan_limit = if beyond { None } else { request.limit };
+        let spec = self.scan_spec(&resolved, columns, &filters, scan_limit)?;
+        let mut split_bytes = self.planner.split_bytes();
+        let mut parts = self.planner.plan(&resolved, &filters).await?;
+        if let Some(target) = request.target_splits {
+            let total: u64 = parts.iter().map(|p| p.bytes).sum();
+            let wanted = total.div_ceil(target as u64).max(1);
+            if self.planner.pack(parts.clone()).len() < target && wanted < split_bytes {
+                split_bytes = wanted;
+                parts = self.planner.plan_sized(&resolved, &filters, split_bytes).await?;
+            }
+        }
+        let splits = self.place_sized(&resolved.name, parts, scan_limit.is_some(), split_bytes);
         let total_bytes = splits.iter().map(|(s, _)| s.bytes()).sum();
-        let total_rows = match (&request.filter, request.limit) {
-            (None, None) => splits.iter().map(|(s, _)| s.rows()).sum(),
+        let total_rows = match (&request.filter, request.limit, beyond) {
+            (None, None, false) => splits.iter().map(|(s, _)| s.rows()).sum(),
             _ => None,
         };
-        let columns: Vec<String> = spec.output_schema().fields().iter().map(|f| f.name().clone()).collect();
+        let scanned = spec.output_schema();
+        let order_by = request.order_by.as_deref();
+        let schema = pushdown::output_schema(scanned.clone(), request.aggregate.as_ref(), order_by)?;
+        let whole = request.aggregate.as_ref().is_some_and(|a| a.mode == AggregateMode::Final);
+        let pushed = beyond.then(|| Pushed {
+            aggregate: request.aggregate.as_ref().map(|a| a.mode),
+            order_by: request.order_by.is_some(),
+            limit: request.limit.is_some(),
+            splits: if whole { 1 } else { splits.len() },
+        });
+        let columns: Vec<String> = scanned.fields().iter().map(|f| f.name().clone()).collect();
         let splits = splits
             .into_iter()
             .map(|(split, owners)| PlannedSplit {
@@ -93,26 +160,63 @@ impl Executor {
                     filter: request.filter.clone(),
                     sql_filter: None,
                     limit: request.limit,
+                    aggregate: request.aggregate.clone(),
+                    order_by: request.order_by.clone(),
                     split,
                 },
                 owners,
             })
             .collect();
         Ok(PlannedScan {
-            schema: spec.output_schema(),
+            schema,
             splits,
             total_rows,
             total_bytes,
             snapshot_id: resolved.snapshot_id(),
             schema_id: resolved.schema_id(),
+            whole: whole.then(|| request.clone()),
+            pushed,
         })
+    }
+
+    /// Answers a `final` aggregate over the whole scan: DataFusion over the
+    /// table at the request's snapshot, with the partial aggregates run on the
+    /// splits' owners as for SQL.
+    pub(crate) async fn run_whole(
+        self: &Arc<Self>,
+        request: &ScanRequest,
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+        request.check()?;
+        let resolved = self.planner.resolve(&request.table, request.snapshot()?).await?;
+        let filters = parse_filter(&resolved, request.filter.as_ref())?;
+        let engine = SqlEngine::new(self.clone());
+        let ctx = engine.session();
+        let mut df = ctx.read_table(engine.table(resolved))?;
+        for filter in filters {
+            df = df.filter(filter)?;
+        }
+        let df = pushdown::apply(df, request.aggregate.as_ref(), request.order_by.as_deref(), request.limit)?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let stream = df.execute_stream().await?.map_err(CacheError::from).boxed();
+        Ok((schema, stream))
     }
 
     /// Packs file parts into splits, each with its owners (primary first).
     /// `one_stream`: a limit is cheapest read front to back by one stream.
     pub fn place(&self, table: &str, parts: Vec<FilePart>, one_stream: bool) -> Vec<(Split, Vec<MemberInfo>)> {
+        self.place_sized(table, parts, one_stream, self.planner.split_bytes())
+    }
+
+    /// [`Executor::place`] into splits of about `split_bytes`.
+    fn place_sized(
+        &self,
+        table: &str,
+        parts: Vec<FilePart>,
+        one_stream: bool,
+        split_bytes: u64,
+    ) -> Vec<(Split, Vec<MemberInfo>)> {
         let Some(cluster) = self.cluster() else {
-            let splits = if one_stream { vec![Split { parts }] } else { self.planner.pack(parts) };
+            let splits = if one_stream { vec![Split { parts }] } else { self.planner.pack_sized(parts, split_bytes) };
             return splits.into_iter().filter(|s| !s.parts.is_empty()).map(|s| (s, vec![])).collect();
         };
         let placement = cluster.placement();
@@ -129,7 +233,9 @@ impl Executor {
         }
         groups
             .into_values()
-            .flat_map(|(owners, parts)| self.planner.pack(parts).into_iter().map(move |s| (s, owners.clone())))
+            .flat_map(|(owners, parts)| {
+                self.planner.pack_sized(parts, split_bytes).into_iter().map(move |s| (s, owners.clone()))
+            })
             .collect()
     }
 
@@ -152,8 +258,18 @@ impl Executor {
         if let Some(text) = &ticket.sql_filter {
             filters.push(decode_sql_filter(text)?);
         }
-        let spec = Arc::new(self.scan_spec(&resolved, Some(ticket.columns), &filters, ticket.limit)?);
-        Ok((spec.output_schema(), self.reader.read(spec, ticket.split)))
+        let beyond = ticket.aggregate.is_some() || ticket.order_by.is_some();
+        let scan_limit = if beyond { None } else { ticket.limit };
+        let spec = Arc::new(self.scan_spec(&resolved, Some(ticket.columns), &filters, scan_limit)?);
+        let (schema, rows) = (spec.output_schema(), self.reader.read(spec, ticket.split));
+        if !beyond {
+            return Ok((schema, rows));
+        }
+        let rows = Box::pin(RecordBatchStreamAdapter::new(schema.clone(), rows.map_err(DataFusionError::from)));
+        let (schema, out) =
+            pushdown::over_stream(schema, rows, ticket.aggregate.as_ref(), ticket.order_by.as_deref(), ticket.limit)
+                .await?;
+        Ok((schema, out.map_err(CacheError::from).boxed()))
     }
 
     pub fn scan_spec(

@@ -65,6 +65,11 @@ impl SqlEngine {
         ctx
     }
 
+    /// `resolved` as a DataFusion table (scans routed to the splits' owners).
+    pub(crate) fn table(&self, resolved: ResolvedTable) -> Arc<dyn TableProvider> {
+        Arc::new(IcebergTable { exec: self.exec.clone(), resolved })
+    }
+
     /// The name SQL and Flight SQL clients see the node's catalog under (DataFusion's default).
     pub(crate) fn catalog_name() -> String {
         SessionConfig::new().options().catalog.default_catalog.clone()
@@ -196,6 +201,8 @@ impl TableProvider for IcebergTable {
                     filter: None,
                     sql_filter: sql_filter.clone(),
                     limit,
+                    aggregate: None,
+                    order_by: None,
                     split,
                 },
                 owners,

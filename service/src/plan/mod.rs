@@ -123,6 +123,11 @@ pub struct Planner {
 }
 
 impl Planner {
+    /// Splits of about `split_bytes` unless a request asks for more splits.
+    pub fn split_bytes(&self) -> u64 {
+        self.split_bytes
+    }
+
     pub fn new(registry: Arc<TableRegistry>, loader: Arc<Loader>, split_bytes: u64) -> Self {
         Self { registry, loader, split_bytes }
     }
@@ -195,6 +200,16 @@ impl Planner {
     /// The file parts a scan with `filters` must read: whole files, and large
     /// files cut into ranges of row groups. [`Planner::pack`] makes splits of them.
     pub async fn plan(&self, resolved: &ResolvedTable, filters: &[Expr]) -> Result<Vec<FilePart>> {
+        self.plan_sized(resolved, filters, self.split_bytes).await
+    }
+
+    /// [`Planner::plan`] for splits of about `split_bytes` (a request's `target_splits`).
+    pub async fn plan_sized(
+        &self,
+        resolved: &ResolvedTable,
+        filters: &[Expr],
+        split_bytes: u64,
+    ) -> Result<Vec<FilePart>> {
         let Some(snapshot) = &resolved.snapshot else { return Ok(vec![]) };
         let predicate = filter::to_iceberg_predicate(filters, &resolved.schema, &promoted_columns(resolved));
         let tasks = match self.plan_files(resolved, snapshot.snapshot_id(), predicate.clone()).await {
@@ -205,7 +220,7 @@ impl Planner {
             }
             other => other?,
         };
-        self.cut(resolved, tasks).await
+        self.cut(resolved, tasks, split_bytes).await
     }
 
     async fn plan_files(
@@ -236,6 +251,11 @@ impl Planner {
     /// Groups consecutive small parts into splits of about `split_size` bytes;
     /// a range of a large file is a split of its own.
     pub fn pack(&self, parts: Vec<FilePart>) -> Vec<Split> {
+        self.pack_sized(parts, self.split_bytes)
+    }
+
+    /// [`Planner::pack`] into splits of about `split_bytes`.
+    pub fn pack_sized(&self, parts: Vec<FilePart>, split_bytes: u64) -> Vec<Split> {
         let mut splits = Vec::new();
         let mut current = Split::default();
         for part in parts {
@@ -243,7 +263,7 @@ impl Planner {
                 splits.push(Split { parts: vec![part] });
                 continue;
             }
-            if !current.parts.is_empty() && current.bytes() + part.bytes > self.split_bytes {
+            if !current.parts.is_empty() && current.bytes() + part.bytes > split_bytes {
                 splits.push(std::mem::take(&mut current));
             }
             current.parts.push(part);
@@ -255,11 +275,11 @@ impl Planner {
     }
 
     /// Cuts files larger than `split_size` into ranges of row groups.
-    async fn cut(&self, resolved: &ResolvedTable, tasks: Vec<FileScanTask>) -> Result<Vec<FilePart>> {
+    async fn cut(&self, resolved: &ResolvedTable, tasks: Vec<FileScanTask>, split_bytes: u64) -> Result<Vec<FilePart>> {
         let mut parts = Vec::new();
         for task in tasks {
             let part = self.part(resolved, &task)?;
-            if part.file_size <= self.split_bytes {
+            if part.file_size <= split_bytes {
                 parts.push(part);
                 continue;
             }
@@ -271,7 +291,7 @@ impl Planner {
             for rg in 0..footer.num_row_groups() {
                 bytes += footer.row_group_bytes(rg);
                 rows += footer.row_group_rows(rg) as u64;
-                if bytes >= self.split_bytes || rg + 1 == footer.num_row_groups() {
+                if bytes >= split_bytes || rg + 1 == footer.num_row_groups() {
                     parts.push(FilePart { row_groups: Some((start, rg + 1)), bytes, rows: Some(rows), ..part.clone() });
                     (start, bytes, rows) = (rg + 1, 0, 0);
                 }

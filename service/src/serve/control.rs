@@ -79,21 +79,19 @@ impl ControlPlane for ControlService {
         let schema = arrow_flight::IpcMessage::try_from(arrow_flight::SchemaAsIpc::new(&plan.schema, &options))
             .map_err(|e| CacheError::internal(format!("encoding the schema: {e}")))?;
         let splits = plan
-            .splits
+            .endpoints()
             .into_iter()
-            .map(|s| {
-                Ok(control::PlannedSplit {
-                    bytes: s.ticket.split.bytes(),
-                    rows: s.ticket.split.rows().map(|r| r as i64).unwrap_or(-1),
-                    ticket: s.ticket.to_bytes(),
-                    owners: if s.owners.is_empty() {
-                        vec![(&self.exec.me).into()]
-                    } else {
-                        s.owners.iter().map(Into::into).collect()
-                    },
-                })
+            .map(|s| control::PlannedSplit {
+                bytes: s.bytes,
+                rows: s.rows.map(|r| r as i64).unwrap_or(-1),
+                ticket: s.ticket,
+                owners: if s.owners.is_empty() {
+                    vec![(&self.exec.me).into()]
+                } else {
+                    s.owners.iter().map(Into::into).collect()
+                },
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         Ok(Response::new(control::ScanPlan {
             arrow_schema: schema.0.to_vec(),
             splits,

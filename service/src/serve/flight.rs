@@ -17,7 +17,7 @@ use arrow::ipc::writer::IpcWriteOptions;
 use arrow_cache_protocol::action::{ACTIONS, CLUSTER_STATUS, TableAction, TableOp};
 use arrow_cache_protocol::from_json;
 use arrow_cache_protocol::headers::{IPC_COMPRESSION, IpcCodec};
-use arrow_cache_protocol::scan::{Command, FragmentTicket, ScanRequest, ScanTicket, SnapshotSelector};
+use arrow_cache_protocol::scan::{AggregateMode, Command, FragmentTicket, ScanRequest, ScanTicket, SnapshotSelector};
 use arrow_cache_protocol::status::StatusReport;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightService;
@@ -97,8 +97,8 @@ impl FlightFront {
             .with_ordered(request.limit.is_some())
             // What the answer is of, so a client can check it or read the same snapshot again.
             .with_app_metadata(serde_json::to_vec(&plan.metadata()).unwrap_or_default());
-        for split in plan.splits {
-            let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(split.ticket.to_bytes()));
+        for split in plan.endpoints() {
+            let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(split.ticket));
             // Owners, primary first; a node outside a cluster owns everything.
             if split.owners.is_empty() {
                 endpoint = endpoint.with_location(self.exec.me.flight.clone());
@@ -227,6 +227,10 @@ impl FlightService for FlightFront {
                     // A scan request used as a ticket reads the whole plan as one stream.
                     Err(_) => {
                         let scan: ScanRequest = from_json(&bytes, "ticket")?;
+                        if scan.aggregate.as_ref().is_some_and(|a| a.mode == AggregateMode::Final) {
+                            let (schema, stream) = self.exec.run_whole(&scan).await?;
+                            return Ok(Response::new(encode(schema, stream)));
+                        }
                         let plan = self.exec.plan_scan(&scan).await?;
                         let (exec, schema) = (self.exec.clone(), plan.schema.clone());
                         let streams = futures::stream::iter(plan.splits)

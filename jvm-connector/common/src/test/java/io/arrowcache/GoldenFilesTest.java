@@ -4,9 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.arrowcache.client.ClusterStatus;
 import io.arrowcache.client.TableAction;
+import io.arrowcache.scan.Aggregate;
+import io.arrowcache.scan.AggregateFunction;
 import io.arrowcache.scan.Json;
+import io.arrowcache.scan.Pushed;
 import io.arrowcache.scan.ScanMetadata;
 import io.arrowcache.scan.ScanRequest;
+import io.arrowcache.scan.SortKey;
+import io.arrowcache.scan.Term;
 import org.junit.Test;
 
 import java.io.IOException;
@@ -15,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +30,9 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -127,7 +135,8 @@ public class GoldenFilesTest {
         assertTrue(String.join("\n\n", failures), failures.isEmpty());
         // The files the protocol's README says Java parses are all there (a rename would skip one).
         for (String expected : new String[] {"scan_request_minimal.json", "scan_request_full.json", "scan_request_branch.json",
-                "scan_request_tag.json", "scan_request_as_of.json", "table_action.json", "scan_app_metadata.json", "cluster_status.json"}) {
+                "scan_request_tag.json", "scan_request_as_of.json", "scan_request_aggregate.json", "scan_request_top_n.json",
+                "table_action.json", "scan_app_metadata.json", "cluster_status.json"}) {
             assertTrue(expected + " is not in " + testdata() + " (checked: " + checked + ")", checked.contains(expected));
         }
     }
@@ -174,6 +183,90 @@ public class GoldenFilesTest {
         assertEquals("{\"table\":\"t\"}", r.toJson());
     }
 
+    /** The aggregate and top-N files parse into the model Java builds, terms in the form given. */
+    @Test
+    public void aggregateAndTopNFilesParseIntoTheModel() throws IOException {
+        Path dir = testdata();
+        ScanRequest aggregate = ScanRequest.fromJson(read(dir.resolve("scan_request_aggregate.json")));
+        Aggregate a = aggregate.aggregate();
+        assertEquals(Aggregate.Mode.PARTIAL, a.mode());
+        assertEquals(Arrays.asList(Term.of("l_returnflag"), Term.reference("l_linestatus")), a.groupBy());
+        assertEquals(AggregateFunction.countStar(), a.functions().get(0));
+        assertNull(a.functions().get(0).term());
+        assertEquals(AggregateFunction.avg("l_discount"), a.functions().get(5));
+        assertEquals(Integer.valueOf(8), aggregate.targetSplits());
+        assertNull(aggregate.columns());
+        assertEquals(Arrays.asList("l_returnflag", "l_linestatus", "count_star", "count(l_orderkey)", "sum(l_quantity)",
+                "min(l_shipdate)", "max(l_comment)", "avg_sum(l_discount)", "avg_count(l_discount)"), a.resultColumns());
+        // The same request built in Java.
+        ScanRequest built = ScanRequest.fromJson(read(dir.resolve("scan_request_aggregate.json"))).toBuilder().build();
+        assertEquals(aggregate, built);
+        assertEquals(aggregate.hashCode(), built.hashCode());
+
+        ScanRequest topN = ScanRequest.fromJson(read(dir.resolve("scan_request_top_n.json")));
+        List<SortKey> keys = topN.orderBy();
+        assertEquals(SortKey.desc("o_totalprice").withNulls(SortKey.NullOrder.LAST), keys.get(0));
+        assertEquals(SortKey.asc("o_orderkey"), keys.get(1));
+        assertFalse("desc nulls last", keys.get(0).nullsFirst());
+        assertTrue("asc defaults to nulls first", keys.get(1).nullsFirst());
+        assertEquals(topN, ScanRequest.builder("tpch.orders").columns(Arrays.asList("o_orderkey", "o_totalprice"))
+                .orderBy(keys).limit(10L).tag("eod").build());
+        // The name form and the reference form of a term are kept apart (each re-emits as given).
+        assertNotEquals(Term.of("x"), Term.reference("x"));
+        assertEquals("{\"type\":\"reference\",\"term\":\"x\"}", Term.reference("x").toString());
+        // direction is always written, as the node writes it; a missing one is asc.
+        ScanRequest noDirection = ScanRequest.fromJson("{\"table\": \"t\", \"order_by\": [{\"term\": \"x\"}]}");
+        assertEquals("{\"table\":\"t\",\"order_by\":[{\"term\":\"x\",\"direction\":\"asc\"}]}", noDirection.toJson());
+        ScanRequest noGroup = ScanRequest.fromJson(
+                "{\"table\": \"t\", \"aggregate\": {\"functions\": [{\"fn\": \"count_star\"}], \"mode\": \"final\"}}");
+        assertEquals("{\"group_by\":[],\"functions\":[{\"fn\":\"count_star\"}],\"mode\":\"final\"}",
+                noGroup.aggregate().toString());
+    }
+
+    @Test
+    public void aggregateAndOrderAreValidatedNamingTheField() {
+        String agg = "{\"table\": \"a.b\", \"aggregate\": ";
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [], \"mode\": \"final\"}}"),
+                "field aggregate.functions: give at least one function");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"mode\": \"final\"}}"), "field aggregate.functions");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [{\"fn\": \"sum\"}], \"mode\": \"final\"}}"),
+                "field aggregate.functions[0]: sum needs a term");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [{\"fn\": \"count_star\"}, {\"fn\": \"count_star\", "
+                + "\"term\": \"x\"}], \"mode\": \"partial\"}}"), "field aggregate.functions[1]: count_star takes no term");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [{\"fn\": \"median\", \"term\": \"x\"}], "
+                + "\"mode\": \"final\"}}"), "field aggregate.functions[0].fn: unknown function `median`");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [{\"fn\": \"sum\", \"term\": \"x\"}], "
+                + "\"mode\": \"both\"}}"), "field aggregate.mode: unknown mode `both`");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [{\"fn\": \"sum\", \"term\": \"x\"}]}}"),
+                "field aggregate.mode");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [{\"fn\": \"sum\", \"term\": \"x\"}], "
+                + "\"mode\": \"final\", \"having\": 1}}"), "field aggregate.having: unknown field");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"functions\": [{\"fn\": \"sum\", \"term\": \"x\", \"distinct\": true}], "
+                + "\"mode\": \"final\"}}"), "field aggregate.functions[0].distinct: unknown field");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"group_by\": [{\"type\": \"transform\", \"term\": \"x\"}], "
+                + "\"functions\": [{\"fn\": \"count_star\"}], \"mode\": \"final\"}}"), "field aggregate.group_by[0].type");
+        expectRefused(() -> ScanRequest.fromJson(agg + "{\"group_by\": [1], \"functions\": [{\"fn\": \"count_star\"}], "
+                + "\"mode\": \"final\"}}"), "field aggregate.group_by[0]");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"columns\": [\"x\"], \"aggregate\": "
+                + "{\"functions\": [{\"fn\": \"count_star\"}], \"mode\": \"final\"}}"), "field columns: leave it out with aggregate");
+
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"order_by\": []}"), "field order_by: give at least one key");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"order_by\": {\"term\": \"x\"}}"), "field order_by");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"order_by\": [{\"term\": \"x\", \"direction\": \"up\"}]}"),
+                "field order_by[0].direction: unknown direction `up`");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"order_by\": [{\"term\": \"x\", \"nulls\": \"middle\"}]}"),
+                "field order_by[0].nulls");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"order_by\": [{\"direction\": \"asc\"}]}"),
+                "field order_by[0].term");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"order_by\": [{\"term\": \"x\", \"dir\": \"asc\"}]}"),
+                "field order_by[0].dir: unknown field");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"target_splits\": 0}"), "field target_splits: must be at least 1");
+        expectRefused(() -> ScanRequest.fromJson("{\"table\": \"a.b\", \"target_splits\": 1.5}"), "field target_splits");
+        // null is absent, as for the other optional keys.
+        assertEquals(ScanRequest.builder("a.b").build(),
+                ScanRequest.fromJson("{\"table\": \"a.b\", \"aggregate\": null, \"order_by\": null, \"target_splits\": null}"));
+    }
+
     @Test
     public void theOtherModelsParseWhatTheyEmit() {
         TableAction a = TableAction.of("ns.t", "region=EU", Collections.singletonList("amount"));
@@ -185,6 +278,25 @@ public class GoldenFilesTest {
         assertEquals(new ScanMetadata(null, 0), m);
         assertEquals("{\"snapshot_id\":null,\"schema_id\":0}", m.toJson());
         expectRefused(() -> ScanMetadata.fromJson("{\"snapshot_id\": \"x\"}"), "snapshot_id");
+        assertNull(m.pushed());
+        // "pushed": what the cache applied of an aggregate or an order.
+        String text = "{\"snapshot_id\":7,\"schema_id\":1,\"pushed\":{\"aggregate\":\"final\",\"order_by\":true,\"limit\":true,"
+                + "\"splits\":1}}";
+        ScanMetadata p = ScanMetadata.fromJson(text);
+        assertEquals(new ScanMetadata(7L, 1, new Pushed(Aggregate.Mode.FINAL, true, true, 1)), p);
+        assertEquals(text, p.toJson());
+        assertNotEquals(p, new ScanMetadata(7L, 1));
+        Pushed partial = ScanMetadata.fromJson("{\"snapshot_id\": 7, \"schema_id\": 1, \"pushed\": {\"order_by\": true, \"splits\": 4}}")
+                .pushed();
+        assertNull(partial.aggregate());
+        assertTrue(partial.orderBy());
+        assertFalse(partial.limit());
+        assertEquals(4, partial.splits());
+        assertEquals("{\"order_by\":true,\"limit\":false,\"splits\":4}", partial.toString());
+        expectRefused(() -> ScanMetadata.fromJson("{\"snapshot_id\": 7, \"pushed\": {\"order_by\": true}}"), "pushed.splits");
+        expectRefused(() -> ScanMetadata.fromJson("{\"snapshot_id\": 7, \"pushed\": {\"aggregate\": \"all\", \"splits\": 1}}"),
+                "pushed.aggregate");
+        expectRefused(() -> ScanMetadata.fromJson("{\"snapshot_id\": 7, \"pushed\": {\"limit\": 1, \"splits\": 1}}"), "pushed.limit");
     }
 
     private static void expectRefused(Runnable action, String fragment) {

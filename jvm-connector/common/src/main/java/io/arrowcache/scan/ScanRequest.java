@@ -12,11 +12,16 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * A scan request of the contract: {@code {"table": "ns.tbl", "columns": [..], "filter": EXPR,
- * "snapshot_id": n, "as_of_timestamp_ms": n, "branch": "name", "tag": "name", "limit": n}}, every
- * key but {@code table} optional and at most one of the four snapshot selectors given. The node
+ * "snapshot_id": n, "as_of_timestamp_ms": n, "branch": "name", "tag": "name", "limit": n,
+ * "aggregate": {..}, "order_by": [..], "target_splits": n}}, every key but {@code table} optional
+ * and at most one of the four snapshot selectors given. An {@link Aggregate} replaces
+ * {@code columns} (the result columns are its group-by terms and functions), {@link SortKey}s
+ * sort the rows after it (with a limit: a top-N), and {@code target_splits} (at least 1) asks
+ * for at least that many splits when the scan can be cut so. The node
  * reads the current state and a branch head with the table's current schema, a snapshot id, a
  * time or a tag with the schema of that snapshot (as Iceberg's Spark reads do).
  * Immutable; build with {@link #builder(String)}, parse with {@link #fromJson(String)}.
@@ -26,7 +31,9 @@ import java.util.Objects;
  * Iceberg's Spark reads name them: {@value #SNAPSHOT_ID_OPTION}, {@value #AS_OF_TIMESTAMP_OPTION},
  * {@value #BRANCH_OPTION}, {@value #TAG_OPTION}, plus {@value #LIMIT_OPTION}) and
  * {@link #fromJsonNode(JsonNode)} (the wire form) all apply the same rules: at most one snapshot
- * selector, branch and tag names not blank, a limit of at least 0.
+ * selector, branch and tag names not blank, a limit of at least 0, no {@code columns} with an
+ * aggregate, a non-empty {@code order_by}, {@code target_splits} of at least 1 (the aggregate's
+ * own rules are {@link Aggregate}'s and {@link AggregateFunction}'s).
  */
 public final class ScanRequest implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -49,7 +56,8 @@ public final class ScanRequest implements Serializable {
     private static final List<String> SELECTOR_FIELDS = Collections.unmodifiableList(Arrays.asList(
             "snapshot_id", "as_of_timestamp_ms", "branch", "tag"));
     private static final List<String> FIELDS = Collections.unmodifiableList(Arrays.asList(
-            "table", "columns", "filter", "snapshot_id", "as_of_timestamp_ms", "branch", "tag", "limit"));
+            "table", "columns", "filter", "snapshot_id", "as_of_timestamp_ms", "branch", "tag", "limit", "aggregate",
+            "order_by", "target_splits"));
 
     private final String table;
     private final List<String> columns;  // null: every column
@@ -59,6 +67,9 @@ public final class ScanRequest implements Serializable {
     private final String branch;
     private final String tag;
     private final Long limit;
+    private final Aggregate aggregate;   // null: none
+    private final List<SortKey> orderBy; // null: unsorted
+    private final Integer targetSplits;  // null: the node's split size
 
     private ScanRequest(Builder b) {
         this.table = b.table;
@@ -69,6 +80,9 @@ public final class ScanRequest implements Serializable {
         this.branch = b.branch;
         this.tag = b.tag;
         this.limit = b.limit;
+        this.aggregate = b.aggregate;
+        this.orderBy = b.orderBy == null ? null : Collections.unmodifiableList(new ArrayList<>(b.orderBy));
+        this.targetSplits = b.targetSplits;
     }
 
     public static Builder builder(String table) {
@@ -84,6 +98,9 @@ public final class ScanRequest implements Serializable {
         b.branch = branch;
         b.tag = tag;
         b.limit = limit;
+        b.aggregate = aggregate;
+        b.orderBy = orderBy;
+        b.targetSplits = targetSplits;
         return b;
     }
 
@@ -156,7 +173,49 @@ public final class ScanRequest implements Serializable {
         } catch (IllegalArgumentException e) {
             throw fieldError("limit", e.getMessage());
         }
-        return b.build();
+        JsonNode aggregate = present(n, "aggregate");
+        if (aggregate != null) {
+            b.aggregate(nested(() -> Aggregate.fromJsonNode(aggregate, "aggregate")));
+        }
+        JsonNode orderBy = present(n, "order_by");
+        if (orderBy != null) {
+            if (!orderBy.isArray()) {
+                throw fieldError("order_by", "must be a list of sort keys, got " + Json.abbreviate(orderBy.toString()));
+            }
+            List<SortKey> keys = new ArrayList<>();
+            for (int i = 0; i < orderBy.size(); i++) {
+                JsonNode key = orderBy.get(i);
+                String path = "order_by[" + i + "]";
+                keys.add(nested(() -> SortKey.fromJsonNode(key, path)));
+            }
+            nested(() -> b.orderBy(keys));
+        }
+        Long targetSplits = longField(n, "target_splits");
+        if (targetSplits != null && (targetSplits < 1 || targetSplits > Integer.MAX_VALUE)) {
+            throw fieldError("target_splits", "must be at least 1 (and at most " + Integer.MAX_VALUE + "), got " + targetSplits);
+        }
+        b.targetSplits(targetSplits == null ? null : targetSplits.intValue());
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            // The rules between fields (build's messages start with the field: "columns: ...").
+            String message = e.getMessage();
+            for (String field : FIELDS) {
+                if (message.startsWith(field + ": ")) {
+                    throw new IllegalArgumentException("scan request field " + message, e);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** Parses a nested object, whose errors start with their path ({@code aggregate.mode: ...}). */
+    private static <T> T nested(Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("scan request field " + e.getMessage(), e);
+        }
     }
 
     /** The value of a key, or null when it is absent or JSON null. */
@@ -227,6 +286,21 @@ public final class ScanRequest implements Serializable {
         return limit;
     }
 
+    /** The aggregate the node computes, or null. */
+    public Aggregate aggregate() {
+        return aggregate;
+    }
+
+    /** The sort keys (applied after the aggregate), or null for no order. */
+    public List<SortKey> orderBy() {
+        return orderBy;
+    }
+
+    /** The least number of splits asked for (a hint), or null. */
+    public Integer targetSplits() {
+        return targetSplits;
+    }
+
     /**
      * The read option that selects this scan's snapshot, as {@code option=value} (e.g.
      * {@code tag=v1}, {@code snapshot-id=42}), or null when it reads the current state.
@@ -267,6 +341,16 @@ public final class ScanRequest implements Serializable {
         if (limit != null) {
             n.put("limit", limit);
         }
+        if (aggregate != null) {
+            n.set("aggregate", aggregate.toJsonNode());
+        }
+        if (orderBy != null) {
+            ArrayNode keys = n.putArray("order_by");
+            orderBy.forEach(k -> keys.add(k.toJsonNode()));
+        }
+        if (targetSplits != null) {
+            n.put("target_splits", targetSplits);
+        }
         return n;
     }
 
@@ -285,12 +369,15 @@ public final class ScanRequest implements Serializable {
         }
         ScanRequest r = (ScanRequest) o;
         return table.equals(r.table) && Objects.equals(columns, r.columns) && sameSnapshotSelection(r)
-                && Objects.equals(limit, r.limit) && Objects.equals(filterTree(), r.filterTree());
+                && Objects.equals(limit, r.limit) && Objects.equals(filterTree(), r.filterTree())
+                && Objects.equals(aggregate, r.aggregate) && Objects.equals(orderBy, r.orderBy)
+                && Objects.equals(targetSplits, r.targetSplits);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(table, columns, snapshotId, asOfTimestampMs, branch, tag, limit, filterTree());
+        return Objects.hash(table, columns, snapshotId, asOfTimestampMs, branch, tag, limit, filterTree(), aggregate, orderBy,
+                targetSplits);
     }
 
     private JsonNode filterTree() {
@@ -323,6 +410,9 @@ public final class ScanRequest implements Serializable {
         private String branch;
         private String tag;
         private Long limit;
+        private Aggregate aggregate;
+        private List<SortKey> orderBy;
+        private Integer targetSplits;
 
         private Builder(String table) {
             Objects.requireNonNull(table, "table");
@@ -381,6 +471,41 @@ public final class ScanRequest implements Serializable {
         }
 
         /**
+         * Aggregates the rows (null: none). The request then leaves {@code columns} out: the result
+         * columns are the aggregate's ({@link Aggregate#resultColumns()}).
+         */
+        public Builder aggregate(Aggregate aggregate) {
+            this.aggregate = aggregate;
+            return this;
+        }
+
+        /**
+         * Sorts the rows by these keys, after the aggregate (null: unsorted; not empty); with a
+         * limit the scan returns the top N (per endpoint unless the aggregate is {@code final}).
+         */
+        public Builder orderBy(List<SortKey> orderBy) {
+            if (orderBy != null) {
+                if (orderBy.isEmpty()) {
+                    throw new IllegalArgumentException("order_by: give at least one key, or leave it out");
+                }
+                for (int i = 0; i < orderBy.size(); i++) {
+                    Objects.requireNonNull(orderBy.get(i), "order_by[" + i + "]");
+                }
+            }
+            this.orderBy = orderBy;
+            return this;
+        }
+
+        /** Asks for at least this many splits when the scan can be cut so (null: the node decides; else at least 1). */
+        public Builder targetSplits(Integer targetSplits) {
+            if (targetSplits != null && targetSplits < 1) {
+                throw new IllegalArgumentException("target_splits: must be at least 1, got " + targetSplits);
+            }
+            this.targetSplits = targetSplits;
+            return this;
+        }
+
+        /**
          * Applies read options given as strings, named as Iceberg's Spark reads name them:
          * {@value ScanRequest#SNAPSHOT_ID_OPTION}, {@value ScanRequest#AS_OF_TIMESTAMP_OPTION}
          * (milliseconds since the epoch), {@value ScanRequest#BRANCH_OPTION},
@@ -425,7 +550,7 @@ public final class ScanRequest implements Serializable {
         }
 
         /** A whole-number option, or null when absent or blank; otherwise an error naming it. */
-        private static Long longOption(Map<String, String> o, String key) {
+        public static Long longOption(Map<String, String> o, String key) {
             String v = o.get(key);
             if (v == null || v.trim().isEmpty()) {
                 return null;
@@ -461,6 +586,10 @@ public final class ScanRequest implements Serializable {
             if (given.size() > 1) {
                 throw new IllegalArgumentException("a scan selects its snapshot by one of snapshot_id, as_of_timestamp_ms, branch "
                         + "and tag, not by " + String.join(" and ", given));
+            }
+            if (aggregate != null && columns != null) {
+                throw new IllegalArgumentException("columns: leave it out with aggregate (the result columns are the group-by "
+                        + "terms, then the functions)");
             }
             return new ScanRequest(this);
         }

@@ -2,6 +2,8 @@ package io.arrowcache.scan;
 
 import org.junit.Test;
 
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -72,6 +74,56 @@ public class ScanRequestTest {
         assertNotEquals(a, a.toBuilder().filter(Expressions.equal("a", Literal.of(2))).build());
         assertNotEquals(a, a.toBuilder().columns(null).build());
         assertNotEquals(a, a.toBuilder().branch("b").build());
+    }
+
+    @Test
+    public void theBuilderChecksAggregatesAndOrders() {
+        Aggregate count = Aggregate.of(null, Collections.singletonList(AggregateFunction.countStar()), Aggregate.Mode.FINAL);
+        expect(() -> ScanRequest.builder("t").columns(Collections.singletonList("a")).aggregate(count).build(),
+                "columns: leave it out with aggregate");
+        expect(() -> ScanRequest.builder("t").orderBy(Collections.<SortKey>emptyList()), "order_by: give at least one key");
+        expect(() -> ScanRequest.builder("t").targetSplits(0), "target_splits: must be at least 1");
+        expect(() -> Aggregate.of(null, Collections.<AggregateFunction>emptyList(), Aggregate.Mode.PARTIAL),
+                "aggregate.functions: give at least one function");
+        expect(() -> AggregateFunction.of(AggregateFunction.Kind.SUM, null), "sum needs a term");
+        expect(() -> AggregateFunction.of(AggregateFunction.Kind.COUNT_STAR, Term.of("x")), "count_star takes no term");
+
+        ScanRequest r = ScanRequest.builder("ns.t").aggregate(count).orderBy(Collections.singletonList(SortKey.desc("a")))
+                .targetSplits(4).limit(5L).build();
+        assertEquals(r, ScanRequest.fromJson(r.toJson()));
+        assertEquals(r.hashCode(), ScanRequest.fromJson(r.toJson()).hashCode());
+        assertEquals("{\"table\":\"ns.t\",\"limit\":5,\"aggregate\":{\"group_by\":[],\"functions\":[{\"fn\":\"count_star\"}],"
+                + "\"mode\":\"final\"},\"order_by\":[{\"term\":\"a\",\"direction\":\"desc\"}],\"target_splits\":4}", r.toJson());
+        assertNotEquals(r, r.toBuilder().targetSplits(null).build());
+        assertNotEquals(r, r.toBuilder().orderBy(Collections.singletonList(SortKey.desc("a").withNulls(SortKey.NullOrder.LAST))).build());
+        assertNotEquals(r, r.toBuilder().aggregate(Aggregate.of(null, count.functions(), Aggregate.Mode.PARTIAL)).build());
+        assertNotEquals(r, r.toBuilder().aggregate(null).build());
+    }
+
+    @Test
+    public void resultColumnsAreNamedAsTheNodeNamesThem() {
+        java.util.List<AggregateFunction> fns = Arrays.asList(AggregateFunction.countStar(), AggregateFunction.sum("x"),
+                AggregateFunction.sum("x"), AggregateFunction.avg("x"), AggregateFunction.countStar(), AggregateFunction.min("g"));
+        java.util.List<Term> group = Collections.singletonList(Term.reference("g"));
+        assertEquals(Arrays.asList("g", "count_star", "sum(x)", "sum(x)#2", "avg(x)", "count_star#2", "min(g)"),
+                Aggregate.of(group, fns, Aggregate.Mode.FINAL).resultColumns());
+        assertEquals(Arrays.asList("g", "count_star", "sum(x)", "sum(x)#2", "avg_sum(x)", "avg_count(x)", "count_star#2", "min(g)"),
+                Aggregate.of(group, fns, Aggregate.Mode.PARTIAL).resultColumns());
+    }
+
+    @Test
+    public void requestsWithAggregatesSerialize() throws Exception {
+        ScanRequest r = ScanRequest.builder("ns.t")
+                .aggregate(Aggregate.of(Collections.singletonList(Term.reference("g")), Arrays.asList(AggregateFunction.avg("x")),
+                        Aggregate.Mode.PARTIAL))
+                .orderBy(Collections.singletonList(SortKey.asc("g").withNulls(SortKey.NullOrder.LAST))).targetSplits(2).build();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(r);
+        }
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            assertEquals(r, in.readObject());
+        }
     }
 
     private static void expectRefused(Map<String, String> options, String fragment) {

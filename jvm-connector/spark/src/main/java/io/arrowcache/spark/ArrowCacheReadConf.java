@@ -126,17 +126,9 @@ public final class ArrowCacheReadConf implements Serializable {
         return t;
     }
 
-    /** A whole-number connector option (a timeout), or null when unset; the scan's own options are ScanRequest's. */
+    /** A whole-number connector option (a timeout), or null when unset. */
     static Long longOption(Map<String, String> o, String key) {
-        String v = o.get(key);
-        if (v == null || v.trim().isEmpty()) {
-            return null;
-        }
-        try {
-            return Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option " + key + " must be a whole number, got `" + v + "`");
-        }
+        return ScanRequest.Builder.longOption(o, key);
     }
 
     private static void checkKnown(Set<String> keys, String source) {
